@@ -1,0 +1,408 @@
+"""Train a sleeping hybrid end to end through its sleep passes; `python -m sleepcore.train`.
+
+Recipe (the paper's, section 4, where it is stated): Muon on the hidden weight matrices plus AdamW
+on everything else, full backpropagation through every sleep pass and window. Where the paper is
+silent or its numbers were for a GPU scale (AdamW lr 5e-5, batch 512, billions of tokens), the
+defaults follow what measured well on 2 CPU cores (../shared/feasibility.md): both learning rates
+3e-3 with Muon's `match_rms_adamw` scaling, 50 warmup steps, cosine decay to 10%, clip 1.0.
+
+Data for step s is drawn from seed `seed * 1_000_003 + s`, so a run is deterministic, resumes
+exactly, and never touches the evaluation seeds. Checkpoints (weights, optimiser state, data
+position) are written atomically every `ckpt_every` steps; rerunning the same command resumes.
+
+    python -m sleepcore.train --task rule110 --task-param width=16 --task-param steps=8 \
+        --layers AF --passes 4 --steps 2000 --out runs/rule110-n4
+    torchrun --nproc_per_node=2 -m sleepcore.train ...      # DDP over gloo on CPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from .checkpoint import (CONFIG_FILE, atomic_save_tensors, atomic_write_text, load_weights, save_checkpoint)
+from .config import ConfigError, ModelConfig, SleepConfig, from_dict, to_dict
+from .evaluate import evaluate_model
+from .model import IGNORE, SleepingHybrid
+from .tasks import task_from_config
+
+__all__ = ["TrainConfig", "train", "main"]
+
+STATE_FILE, STATE_JSON, LOG_FILE = "train_state.safetensors", "train_state.json", "log.jsonl"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation and bookkeeping.
+
+    Attributes:
+        steps: optimiser steps. batch_size: global batch (split over DDP ranks).
+        lr: Muon learning rate (hidden 2-D matrices). adam_lr: AdamW learning rate (the rest).
+        warmup: linear warmup steps; then cosine decay to min_lr_ratio * lr at `steps`.
+        clip: gradient-norm clip. weight_decay: for both optimisers.
+        seed: initialisation and data seed.
+        passes: N per batch. Empty uses the model's SleepConfig.passes; several values draw N
+            uniformly per batch (one checkpoint for all of them).
+        eval_every / eval_samples: periodic evaluation on fresh and held-out samples.
+        ckpt_every: checkpoint period. log_every: JSONL log period.
+        compile: wrap the model in torch.compile (slow to start; for long runs).
+        threads: torch threads (0 = torch's default).
+        max_minutes: stop cleanly (with a checkpoint) after this much wall time; 0 = no limit.
+        device: "cpu" or "cuda" (checkpoints are always saved as CPU tensors).
+    """
+
+    steps: int = 2000
+    batch_size: int = 256
+    lr: float = 3e-3
+    adam_lr: float = 3e-3
+    warmup: int = 50
+    min_lr_ratio: float = 0.1
+    clip: float = 1.0
+    weight_decay: float = 0.0
+    seed: int = 0
+    passes: tuple[int, ...] = ()
+    eval_every: int = 250
+    eval_samples: int = 1000
+    ckpt_every: int = 250
+    log_every: int = 10
+    compile: bool = False
+    threads: int = 0
+    max_minutes: float = 0.0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        def need(c, m):
+            if not c:
+                raise ConfigError(m)
+        need(isinstance(self.steps, int) and 1 <= self.steps <= 10**8, f"steps must be an int in 1..1e8; got {self.steps!r}")
+        need(isinstance(self.batch_size, int) and 1 <= self.batch_size <= 65536, f"batch_size must be in 1..65536; got {self.batch_size!r}")
+        for name in ("lr", "adam_lr"):
+            v = getattr(self, name)
+            need(isinstance(v, (int, float)) and 0 < v < 10 and math.isfinite(v), f"{name} must be in (0, 10); got {v!r}")
+        need(isinstance(self.warmup, int) and self.warmup >= 0, f"warmup must be an int >= 0; got {self.warmup!r}")
+        need(0 <= self.min_lr_ratio <= 1, f"min_lr_ratio must be in [0, 1]; got {self.min_lr_ratio!r}")
+        need(self.clip > 0, f"clip must be > 0; got {self.clip!r}")
+        object.__setattr__(self, "passes", tuple(int(p) for p in (self.passes or ())))
+        need(all(1 <= p <= 64 for p in self.passes), f"passes must be in 1..64; got {list(self.passes)}")
+        for name in ("eval_every", "eval_samples", "ckpt_every", "log_every"):
+            v = getattr(self, name)
+            need(isinstance(v, int) and v >= 1, f"{name} must be an int >= 1; got {v!r}")
+        need(self.device in ("cpu", "cuda"), f"device must be 'cpu' or 'cuda'; got {self.device!r}")
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup:
+        return (step + 1) / cfg.warmup
+    progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def make_optimizers(model: SleepingHybrid, cfg: TrainConfig):
+    """Muon for 2-D matrices inside the blocks (not gates); AdamW for embeddings, head, norms, gates."""
+    muon, adam = [], []
+    for name, p in model.named_parameters():
+        if p.dim() == 2 and name.startswith("blocks.") and ".gates." not in name:
+            muon.append(p)
+        else:
+            adam.append(p)
+    opts = [torch.optim.AdamW(adam, lr=cfg.adam_lr, betas=(0.9, 0.95), weight_decay=cfg.weight_decay)]
+    if muon:
+        opts.insert(0, torch.optim.Muon(muon, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                        adjust_lr_fn="match_rms_adamw"))
+    return opts
+
+
+# ---------------------------------------------------------------- optimiser state without pickle
+def _flatten_optim(opts) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors, meta = {}, {"optimizers": []}
+    for j, opt in enumerate(opts):
+        sd = opt.state_dict()
+        scalars = {}
+        for idx, st in sd["state"].items():
+            for key, val in st.items():
+                if torch.is_tensor(val):
+                    tensors[f"opt{j}.{idx}.{key}"] = val
+                else:
+                    scalars[f"{idx}.{key}"] = val
+        meta["optimizers"].append({"param_groups": sd["param_groups"], "scalars": scalars})
+    return tensors, meta
+
+
+def _unflatten_optim(opts, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    for j, opt in enumerate(opts):
+        m = meta["optimizers"][j]
+        state: dict[int, dict[str, Any]] = {}
+        for name, val in tensors.items():
+            o, idx, key = name.split(".", 2)
+            if o == f"opt{j}":
+                state.setdefault(int(idx), {})[key] = val
+        for name, val in m["scalars"].items():
+            idx, key = name.split(".", 1)
+            state.setdefault(int(idx), {})[key] = val
+        groups = m["param_groups"]
+        for g in groups:
+            for k, v in list(g.items()):
+                if isinstance(v, list) and k != "params":
+                    g[k] = tuple(v)
+        opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+def _config_dict(model: SleepingHybrid, task_cfg: dict, tcfg: TrainConfig) -> dict[str, Any]:
+    return {"model": to_dict(model.cfg), "sleep": to_dict(model.sleep_cfg), "task": task_cfg, "train": to_dict(tcfg)}
+
+
+def save_train_state(out: Path, model, opts, step: int, task_cfg: dict, tcfg: TrainConfig, wall: float) -> None:
+    tensors, meta = _flatten_optim(opts)
+    meta.update({"step": step, "wall_seconds": wall, "torch_rng": None})
+    # weights first, then the optimiser; the JSON (written last) names the step both belong to
+    save_checkpoint(out, model, task=task_cfg, train=to_dict(tcfg),
+                    extra={"trained_steps": step, "wall_seconds": round(wall, 1)})
+    atomic_save_tensors(out / STATE_FILE, tensors or {"_empty": torch.zeros(1)})
+    atomic_write_text(out / STATE_JSON, json.dumps(meta) + "\n")
+
+
+def _log(out: Path | None, record: dict[str, Any]) -> None:
+    if out is None:
+        return
+    with open(out / LOG_FILE, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def exact_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
+    mask = targets != IGNORE
+    right = (logits.argmax(-1) == targets) | ~mask
+    return float(right.all(-1).float().mean())
+
+
+def train(model_cfg: ModelConfig, sleep_cfg: SleepConfig, task_cfg: dict[str, Any], tcfg: TrainConfig,
+          out: str | Path | None = None, progress: bool = True) -> tuple[SleepingHybrid, list[dict[str, Any]]]:
+    """Train (or resume) a model; returns it and the in-memory log records of this call."""
+    rank, world = 0, 1
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        if not dist.is_initialized():
+            dist.init_process_group("gloo")
+        rank, world = dist.get_rank(), dist.get_world_size()
+        if tcfg.batch_size % world:
+            raise ConfigError(f"batch_size {tcfg.batch_size} must be divisible by the {world} DDP processes")
+    if tcfg.threads:
+        torch.set_num_threads(tcfg.threads)
+    task = task_from_config(task_cfg)
+    if model_cfg.vocab_size != task.vocab_size:
+        model_cfg = dataclasses.replace(model_cfg, vocab_size=task.vocab_size)
+    if sleep_cfg.window != task.window:
+        sleep_cfg = dataclasses.replace(sleep_cfg, window=task.window)
+    if model_cfg.max_window < sleep_cfg.window:
+        model_cfg = dataclasses.replace(model_cfg, max_window=sleep_cfg.window)
+    torch.manual_seed(tcfg.seed)
+    model = SleepingHybrid(model_cfg, sleep_cfg).to(tcfg.device)
+    opts = make_optimizers(model, tcfg)
+    out = Path(out) if out is not None else None
+    start, wall0 = 0, 0.0
+    if out is not None and (out / STATE_JSON).is_file():
+        saved = json.loads((out / CONFIG_FILE).read_text())
+        want = _config_dict(model, task.config(), tcfg)
+        for key in ("model", "sleep", "task"):
+            if saved.get(key) != want[key]:
+                raise ConfigError(f"{out} holds a run with a different {key} config; use another --out or --fresh")
+        meta = json.loads((out / STATE_JSON).read_text())
+        load_weights(model, path=out / "model.safetensors")  # copies into the parameters on their device
+        from safetensors.torch import load_file
+        st = load_file(str(out / STATE_FILE))
+        st.pop("_empty", None)
+        _unflatten_optim(opts, st, meta)
+        start, wall0 = int(meta["step"]), float(meta.get("wall_seconds", 0.0))
+        if rank == 0 and (out / LOG_FILE).is_file():  # drop log lines past the resumed step
+            lines = [ln for ln in (out / LOG_FILE).read_text().splitlines() if ln.strip()]
+            kept = [ln for ln in lines if json.loads(ln).get("step", 0) <= start]
+            atomic_write_text(out / LOG_FILE, "".join(ln + "\n" for ln in kept))
+    elif out is not None and rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        if (out / LOG_FILE).exists():
+            (out / LOG_FILE).unlink()
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model)
+    if tcfg.compile:
+        net = torch.compile(net)
+    records: list[dict[str, Any]] = []
+    bar = None
+    if progress and rank == 0:
+        from tqdm import tqdm
+        bar = tqdm(total=tcfg.steps, initial=start, dynamic_ncols=True, file=sys.stderr)
+    t_start, tokens_seen, last_t = time.time(), 0, time.time()
+    step = start
+    model.train()
+    while step < tcfg.steps:
+        batch = task.sample(tcfg.batch_size, seed=tcfg.seed * 1_000_003 + step, split="train")
+        tok = batch.tokens[rank::world].to(tcfg.device, non_blocking=True)
+        tgt = batch.targets[rank::world].to(tcfg.device, non_blocking=True)
+        N = random.Random(tcfg.seed * 7919 + step).choice(tcfg.passes) if tcfg.passes else sleep_cfg.passes
+        for opt in opts:
+            for g in opt.param_groups:
+                g["lr"] = (tcfg.lr if isinstance(opt, torch.optim.Muon) else tcfg.adam_lr) * lr_factor(step, tcfg)
+        res = net(tok, tgt, passes=N)
+        loss = res.loss
+        if not torch.isfinite(loss):
+            msg = (f"loss became {float(loss)} at step {step}; stopping. The last good checkpoint "
+                   f"(step {start if out is None else _saved_step(out)}) is intact in {out}")
+            if bar:
+                bar.close()
+            raise FloatingPointError(msg)
+        for opt in opts:
+            opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.clip)
+        for opt in opts:
+            opt.step()
+        step += 1
+        tokens_seen += tok.numel() * world
+        if rank == 0:
+            acc = exact_accuracy(res.logits.detach(), tgt)
+            if step % tcfg.log_every == 0 or step == tcfg.steps:
+                now = time.time()
+                rec = {"step": step, "loss": round(float(loss.detach()), 5), "acc": round(acc, 4), "passes": N,
+                       "lr": tcfg.lr * lr_factor(step - 1, tcfg), "tokens_per_s": round(tokens_seen / (now - last_t), 1),
+                       "wall_seconds": round(wall0 + now - t_start, 1)}
+                tokens_seen, last_t = 0, now
+                records.append(rec)
+                _log(out, rec)
+            if bar:
+                bar.update(1)
+                bar.set_postfix(loss=f"{float(loss.detach()):.4f}", acc=f"{acc:.3f}", N=N)
+            if step % tcfg.eval_every == 0 or step == tcfg.steps:
+                ev = evaluate_model(model, task, tcfg.eval_samples, seed=0)
+                rec = {"step": step, "eval": {"accuracy": ev["accuracy"],
+                                              "per_depth": {d: v["accuracy"] for d, v in ev["per_depth"].items()}}}
+                if "held_out" in ev:
+                    rec["eval"]["held_out"] = ev["held_out"]["accuracy"]
+                records.append(rec)
+                _log(out, rec)
+        out_of_time = tcfg.max_minutes and (time.time() - t_start) / 60 > tcfg.max_minutes
+        if rank == 0 and out is not None and (step % tcfg.ckpt_every == 0 or step == tcfg.steps or out_of_time):
+            save_train_state(out, model, opts, step, task.config(), tcfg, wall0 + time.time() - t_start)
+        if out_of_time:
+            break
+    if bar:
+        bar.close()
+    if world > 1:
+        dist.barrier()
+    return model, records
+
+
+def _saved_step(out: Path) -> int:
+    try:
+        return int(json.loads((out / STATE_JSON).read_text())["step"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def _parse_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def build_configs(args) -> tuple[ModelConfig, SleepConfig, dict, TrainConfig]:
+    base: dict[str, Any] = {"model": {}, "sleep": {}, "task": {}, "train": {}}
+    if args.config:
+        try:
+            loaded = json.loads(Path(args.config).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ConfigError(f"cannot read config file {args.config!r}: {e}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {args.config!r} must hold a JSON object with model/sleep/task/train")
+        unknown = set(loaded) - set(base) - {"format", "trained_steps", "wall_seconds"}
+        if unknown:
+            raise ConfigError(f"config file has unknown sections {sorted(unknown)}; accepted: model, sleep, task, train")
+        for k in base:
+            base[k].update(loaded.get(k) or {})
+    if args.task:
+        base["task"] = {"name": args.task, **({} if base["task"].get("name") not in (None, args.task) else
+                                                {k: v for k, v in base["task"].items() if k != "name"})}
+    for kv in args.task_param or []:
+        if "=" not in kv:
+            raise ConfigError(f"--task-param expects key=value; got {kv!r}")
+        k, v = kv.split("=", 1)
+        base["task"][k] = _parse_value(v)
+    if not base["task"].get("name"):
+        base["task"]["name"] = "rule110"
+    flags = {"model": ["d_model", "n_heads", "head_dim", "layers", "fast_rule", "mlp_ratio"],
+             "sleep": ["eviction"],
+             "train": ["steps", "batch_size", "lr", "adam_lr", "warmup", "seed", "eval_every", "eval_samples",
+                       "ckpt_every", "log_every", "threads", "max_minutes", "device"]}
+    for section, names in flags.items():
+        for n in names:
+            v = getattr(args, n, None)
+            if v is not None:
+                base[section][n] = v
+    if args.passes:
+        if len(args.passes) == 1:
+            base["sleep"]["passes"] = args.passes[0]
+            base["train"]["passes"] = []
+        else:
+            base["train"]["passes"] = args.passes
+            base["sleep"]["passes"] = max(args.passes)
+    if args.compile:
+        base["train"]["compile"] = True
+    task = task_from_config(base["task"])
+    base["model"].setdefault("vocab_size", task.vocab_size)
+    base["sleep"]["window"] = task.window
+    base["model"].setdefault("max_window", max(task.window, 1))
+    return (from_dict(ModelConfig, base["model"]), from_dict(SleepConfig, base["sleep"]), task.config(),
+            from_dict(TrainConfig, base["train"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m sleepcore.train", description=__doc__.splitlines()[0])
+    ap.add_argument("--config", help="JSON file with model/sleep/task/train sections (flags override it)")
+    ap.add_argument("--out", help="run folder (checkpoint, log); rerunning resumes from it")
+    ap.add_argument("--fresh", action="store_true", help="discard any saved state in --out and start over")
+    ap.add_argument("--task", help="task name: rule110, eca, khop, arith")
+    ap.add_argument("--task-param", action="append", metavar="KEY=VALUE", help="task parameter (repeatable)")
+    ap.add_argument("--passes", type=int, nargs="+", help="N; several values draw N per batch")
+    ap.add_argument("--eviction", choices=["hard", "sliding", "none"])
+    ap.add_argument("--layers", help="layer pattern, e.g. AFAF (A attention, F fast weights)")
+    for name, typ in (("d_model", int), ("n_heads", int), ("head_dim", int), ("mlp_ratio", int), ("steps", int),
+                      ("batch_size", int), ("lr", float), ("adam_lr", float), ("warmup", int), ("seed", int),
+                      ("eval_every", int), ("eval_samples", int), ("ckpt_every", int), ("log_every", int), ("threads", int),
+                      ("max_minutes", float)):
+        ap.add_argument("--" + name.replace("_", "-"), dest=name, type=typ)
+    ap.add_argument("--fast-rule", dest="fast_rule", choices=["delta", "hebbian"])
+    ap.add_argument("--device", choices=["cpu", "cuda"])
+    ap.add_argument("--compile", action="store_true", help="torch.compile the model (long runs only)")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+    try:
+        mcfg, scfg, task_cfg, tcfg = build_configs(args)
+        out = Path(args.out) if args.out else None
+        if out is not None and args.fresh and int(os.environ.get("RANK", "0")) == 0:
+            for f in (STATE_FILE, STATE_JSON, LOG_FILE):
+                if (out / f).exists():
+                    (out / f).unlink()
+        model, records = train(mcfg, scfg, task_cfg, tcfg, out, progress=not args.no_progress)
+    except (ConfigError, ValueError, FloatingPointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    evals = [r for r in records if "eval" in r]
+    if evals and int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps({"final_step": evals[-1]["step"], **evals[-1]["eval"]}))
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
