@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -106,6 +107,19 @@ def bench_wake(window: int = 64, passes: int = 4, windows: int = 3) -> dict[str,
     }
 
 
+def other_runnable() -> int | None:
+    """Runnable tasks other than this one (Linux /proc/loadavg), the least of 10 samples over 0.5 s, a
+    check on the timings (a single sample also counts short-lived processes)."""
+    counts = []
+    for _ in range(10):
+        try:
+            counts.append(int(Path("/proc/loadavg").read_text().split()[3].split("/")[0]))
+        except (OSError, ValueError, IndexError):
+            return None
+        time.sleep(0.05)
+    return max(min(counts) - 1, 0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
@@ -113,10 +127,15 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
+    load, others = os.getloadavg()[0], other_runnable()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, shape {SHAPE}, "
-          f"median of {args.repeats} alternating repeats")
+          f"median of {args.repeats} alternating repeats; {os.cpu_count()} cores, 1-min load average {load:.2f} "
+          f"(lags), other runnable tasks now: {others}")
+    if others:
+        print("WARNING: other processes are running; they distort these timings (rerun when idle)")
     r = bench_rules(args.repeats)
-    print(f"\n{'variant':<8}{'fwd ms':>10}{'fwd+bwd ms':>13}{'fwd+bwd min..max':>20}{'speedup fwd':>13}{'speedup f+b':>13}")
+    header = f"{'variant':<8}{'fwd ms':>10}{'fwd+bwd ms':>13}{'fwd+bwd min..max':>20}"
+    print(f"\n{header}{'speedup fwd':>13}{'speedup f+b':>13}")
     for n in VARIANTS:
         lo, hi = r["fwd_bwd_spread"][n]
         print(f"{n:<8}{r['fwd'][n]:>10.2f}{r['fwd_bwd'][n]:>13.2f}{f'{lo:.1f}..{hi:.1f}':>20}"
@@ -129,6 +148,8 @@ def main() -> None:
 
     figures = {
         "threads": torch.get_num_threads(),
+        "loadavg_1m_at_start": round(load, 2),
+        "other_runnable_at_start": others,
         "loop_fwd_bwd_ms": round(r["fwd_bwd"]["loop"], 3),
         "c32_fwd_bwd_ms": round(r["fwd_bwd"]["c32"], 3),
         "c64_fwd_bwd_ms": round(r["fwd_bwd"]["c64"], 3),

@@ -17,6 +17,10 @@ Algorithm 1 (hard eviction), as `forward` implements it:
         drop h; evict the KV cache (hard: all; sliding: keep last L-1)
 
 Choices the paper leaves open, made here:
+* Sleep happens at window boundaries only (when L tokens have arrived since the last one), in
+  `forward` as in streaming. A trailing window that is not full at the end of a call is not
+  consolidated; the next call (or `sleep`) completes it. Algorithm 1 would consolidate such a
+  partial last chunk, but after it nothing is predicted, so only the returned S differs.
 * Positions: a learned embedding of the offset inside the window (position mod L), added once at
   the input. The attention never sees more than L positions, every window starts at offset 0
   under hard eviction, and the model runs on sequences of any length. Optionally a learned
@@ -189,14 +193,18 @@ class SleepingHybrid(nn.Module):
             raise ValueError(f"targets must match tokens {tuple(tokens.shape)}; got {tuple(targets.shape)}")
         N = self._passes(passes)
         B, T = tokens.shape
+        if T == 0:
+            raise ValueError("tokens must hold at least one position; got T = 0")
         mem = memory if memory is not None else self.new_memory(B)
+        if mem.window_full and mem.kv.policy != "none":
+            raise RuntimeError("the memory's window is full: call sleep(memory, passes) before feeding more tokens")
         L, sleeps = mem.window, mem.kv.policy != "none"
         logits = []
-        total, count = 0.0, 0
+        total, count = None, 0
         start = mem.position
         # Windows are aligned to global positions: the first span may complete a partly filled window.
         spans, p = [], 0
-        first = L - mem.tokens_in_window
+        first = L - mem.tokens_in_window if mem.tokens_in_window < L else L
         while p < T:
             n = min(first if p == 0 else L, T - p)
             spans.append((p, p + n))
@@ -204,8 +212,8 @@ class SleepingHybrid(nn.Module):
         for a, b in spans:
             chunk = tokens[:, a:b]
             pos = torch.arange(start + a, start + b, device=tokens.device)
-            supervised = targets is not None and bool((targets[:, a:b] != IGNORE).any())
-            n_pass = 1 if (supervised or not sleeps) else N
+            if targets is not None and bool((targets[:, a:b] != IGNORE).any()):
+                mem.window_supervised = True
             window_index = int(pos[0]) // L
             if trace is not None:
                 trace.begin("wake", window_index, 1, int(pos[0]), len(pos))
@@ -214,18 +222,22 @@ class SleepingHybrid(nn.Module):
                 trace.end()
             mem.position = start + b
             mem.window_hidden.append(h)
+            # Sleep happens at a window boundary, exactly as in streaming: a window that is not full
+            # yet (the end of a call) is consolidated when a later call completes it.
+            n_pass = 1 if (mem.window_supervised or not sleeps or not mem.window_full) else N
             if n_pass > 1:  # passes 2..N cover the whole window (earlier tokens of it too)
                 h = self._sleep_passes(mem, n_pass, trace)
             out = self.logits(h[:, -(b - a):])
             logits.append(out)
-            if supervised:
+            if targets is not None:
                 tgt = targets[:, a:b]
-                total = total + F.cross_entropy(out.reshape(-1, out.shape[-1]), tgt.reshape(-1),
-                                                ignore_index=IGNORE, reduction="sum")
+                ce = F.cross_entropy(out.reshape(-1, out.shape[-1]), tgt.reshape(-1), ignore_index=IGNORE,
+                                     reduction="sum") if bool((tgt != IGNORE).any()) else out.sum() * 0.0
+                total = ce if total is None else total + ce
                 count += int((tgt != IGNORE).sum())
             if mem.window_full:
                 self._end_window(mem, trace)
-        loss = (total / max(count, 1)) if targets is not None else None
+        loss = (total / max(count, 1)) if targets is not None else None  # a tensor even if nothing is supervised
         return ForwardOutput(torch.cat(logits, 1), loss, mem)
 
     def _sleep_passes(self, mem: Memory, N: int, trace: Trace | None) -> Tensor:
@@ -264,8 +276,8 @@ class SleepingHybrid(nn.Module):
         """
         if mem.window_full and mem.kv.policy != "none":
             raise RuntimeError("the window is full: call sleep(memory, passes) before the next step")
-        if mem.window_full:
-            mem.window_hidden, mem.window_start = [], mem.position
+        if mem.window_full:  # eviction "none": a new window starts, nothing is evicted
+            self._end_window(mem, trace)
         if isinstance(token, int):
             token = torch.tensor([token])
         token = token.reshape(-1, 1).to(self.head.weight.device)
@@ -298,13 +310,13 @@ class SleepingHybrid(nn.Module):
         A window holding any position where `supervised` (B, T) is True gets no extra passes, as in
         Algorithm 1. Returns the wake logits (B, T, |V|).
         """
-        out, sup_window = [], False
+        out = []
         for t in range(tokens.shape[1]):
             if mem.window_full:
-                self.sleep(mem, 1 if sup_window else passes, trace)
-                sup_window = False
-            sup_window |= bool(supervised[:, t].any()) if supervised is not None else False
+                self.sleep(mem, 1 if mem.window_supervised else passes, trace)
+            if supervised is not None and bool(supervised[:, t].any()):
+                mem.window_supervised = True
             out.append(self.step(tokens[:, t], mem, trace))
         if mem.window_full:
-            self.sleep(mem, 1 if sup_window else passes, trace)
+            self.sleep(mem, 1 if mem.window_supervised else passes, trace)
         return torch.stack(out, 1)

@@ -50,8 +50,9 @@ class FastWeights:
         return new
 
     def zero_(self) -> None:
-        """Forget everything consolidated so far (used by the amnesia test)."""
-        self.reset()
+        """Forget everything consolidated so far, in place (used by the amnesia test)."""
+        for s in self.S.values():
+            s.zero_()
 
     def nbytes(self) -> int:
         return sum(s.numel() * s.element_size() for s in self.S.values())
@@ -105,8 +106,9 @@ class KVCache:
             self.k[layer] = torch.cat([old_k, k], dim=2)
             self.v[layer] = torch.cat([old_v, v], dim=2)
             self.pos[layer] = torch.cat([old_pos, pos])
-        if self.policy == "sliding":  # entries L or more behind the newest are never visible again
-            self._keep_last(layer, self.window)
+        # No trimming here: under sliding eviction the sleep passes of a window must still see the
+        # L-1 entries retained from the previous window (as pass 1 did). evict() trims to L-1, so the
+        # cache peaks at 2L-1 entries just before a boundary.
 
     def _keep_last(self, layer: int, n: int) -> None:
         if self.k[layer] is None:
@@ -155,6 +157,8 @@ class Memory:
         window_start: global index of the first token of the current window.
         window_hidden: top-of-stack hidden states of the current window's tokens, (B, C, D); a
             sleep pass starts from them. Dropped at every window boundary.
+        window_supervised: the current window holds a supervised (prediction) position, so it gets
+            one pass only (Algorithm 1). Reset at every window boundary.
     """
 
     fast: FastWeights
@@ -162,6 +166,7 @@ class Memory:
     position: int = 0
     window_start: int = 0
     window_hidden: list[Tensor] = field(default_factory=list)
+    window_supervised: bool = False
 
     @property
     def window(self) -> int:
@@ -180,13 +185,15 @@ class Memory:
         self.kv.reset()
         self.position = self.window_start = 0
         self.window_hidden = []
+        self.window_supervised = False
 
     def end_window(self) -> None:
         """Drop the window's hidden states and apply the eviction policy; only S crosses."""
         self.kv.evict()
         self.window_hidden = []
+        self.window_supervised = False
         self.window_start = self.position
 
     def clone(self) -> "Memory":
         return Memory(self.fast.clone(), self.kv.clone(), self.position, self.window_start,
-                      [h.clone() for h in self.window_hidden])
+                      [h.clone() for h in self.window_hidden], self.window_supervised)
