@@ -83,9 +83,17 @@ def save_checkpoint(folder: str | Path, model: SleepingHybrid, task: dict[str, A
     return folder
 
 
+def _looks_like_safetensors(head: bytes, size: int) -> bool:
+    """A safetensors file is an 8-byte little-endian header length N, then N bytes of JSON ('{...')."""
+    if len(head) < 9:
+        return False
+    n = int.from_bytes(head[:8], "little")
+    return head[8:9] == b"{" and 0 < n <= size - 8
+
+
 def _is_pickle(head: bytes) -> bool:
-    # protocol 2+ pickles start with 0x80; zip-based torch.save files start with "PK"
-    return head[:1] == b"\x80" or head[:2] == b"PK"
+    # protocol 2+ pickles start with 0x80 <protocol>; zip-based torch.save files start with "PK\x03\x04"
+    return (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")) or head[:4] == b"PK\x03\x04"
 
 
 def read_config(folder: str | Path) -> dict[str, Any]:
@@ -134,10 +142,16 @@ def load_weights(model: SleepingHybrid, data: bytes | None = None, path: Path | 
     size = len(data) if data is not None else Path(path).stat().st_size
     if size > MAX_MODEL_BYTES:
         raise CheckpointError(f"{MODEL_FILE} is {size} bytes; at most {MAX_MODEL_BYTES} are accepted")
-    head = data[:8] if data is not None else Path(path).open("rb").read(8)
-    if _is_pickle(head):
-        raise CheckpointError(f"{MODEL_FILE} looks like a pickle / torch.save file; only safetensors is accepted "
-                              f"(pickles can run code when loaded, so they are never opened)")
+    if data is not None:
+        head = data[:9]
+    else:
+        with Path(path).open("rb") as f:
+            head = f.read(9)
+    if not _looks_like_safetensors(head, size):
+        if _is_pickle(head):
+            raise CheckpointError(f"{MODEL_FILE} looks like a pickle / torch.save file; only safetensors is accepted "
+                                  f"(pickles can run code when loaded, so they are never opened)")
+        raise CheckpointError(f"{MODEL_FILE} is not a safetensors file (no valid header; truncated or another format)")
     try:
         if data is not None:
             from safetensors.torch import load as load_bytes

@@ -6,6 +6,7 @@ the same evaluation set to every model, and no evaluation sample is a training b
 a held-out input set (the automaton), `held_out` reports accuracy on inputs never trained on.
 
     python -m sleepcore.evaluate --checkpoint checkpoints/rule110-n4 --samples 2000 --json
+    python -m sleepcore.evaluate --checkpoint checkpoints/rule110-n4 --samples 2000 --per-depth --json
 """
 
 from __future__ import annotations
@@ -68,10 +69,28 @@ def summarise(correct: torch.Tensor, depth: torch.Tensor, chance: dict[int, floa
     return {"accuracy": k / n, "ci95": [lo, hi], "per_depth": per_depth, "chance": overall_chance, "samples": n}
 
 
+def _draw(task: Task, samples: int, seed: int, split: str, per_depth: bool):
+    """Evaluation batch: `samples` in all (depths mixed), or `samples` at every depth."""
+    if not per_depth:
+        return [task.sample(samples, seed=seed, split=split)]
+    return [task.sample(samples, seed=seed + 7919 * (i + 1), split=split, depth=d) for i, d in enumerate(task.depths)]
+
+
+def _score(model, task, batches, passes, batch_size) -> dict[str, Any]:
+    correct = torch.cat([predict(model, b.tokens, b.targets, passes, batch_size) for b in batches])
+    depth = torch.cat([b.depth for b in batches])
+    chance: dict[int, float] = {}
+    for b in batches:
+        chance.update(task.chance(b))
+    return summarise(correct, depth, chance)
+
+
 def evaluate_model(model: SleepingHybrid, task: Task, samples: int = 2000, seed: int = 0,
-                   passes: int | None = None, batch_size: int = 500) -> dict[str, Any]:
+                   passes: int | None = None, batch_size: int = 500, per_depth: bool = False) -> dict[str, Any]:
     """Evaluate on fresh samples (and on held-out inputs where the task has them).
 
+    Args:
+        samples: samples in all, or per depth when per_depth is True.
     Returns a dict with accuracy, ci95, per_depth {depth: {accuracy, ci95, count, chance}}, chance,
     samples, passes, and `held_out` shaped like the top level when the task has a held-out set.
     """
@@ -79,13 +98,11 @@ def evaluate_model(model: SleepingHybrid, task: Task, samples: int = 2000, seed:
     model.eval()
     try:
         result: dict[str, Any] = {}
-        batch = task.sample(samples, seed=EVAL_SEED_OFFSET + seed, split="any")
-        correct = predict(model, batch.tokens, batch.targets, passes, batch_size)
-        result.update(summarise(correct, batch.depth, task.chance(batch)))
+        batches = _draw(task, samples, EVAL_SEED_OFFSET + seed, "any", per_depth)
+        result.update(_score(model, task, batches, passes, batch_size))
         if task.has_held_out:
-            hb = task.sample(samples, seed=EVAL_SEED_OFFSET + seed + 1, split="held_out")
-            hc = predict(model, hb.tokens, hb.targets, passes, batch_size)
-            result["held_out"] = summarise(hc, hb.depth, task.chance(hb))
+            held = _draw(task, samples, EVAL_SEED_OFFSET + seed + 1, "held_out", per_depth)
+            result["held_out"] = _score(model, task, held, passes, batch_size)
         result["passes"] = passes if passes is not None else model.sleep_cfg.passes
         result["seed"] = seed
         return result
@@ -106,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--passes", type=int, default=None, help="override N at test time (1..64)")
     ap.add_argument("--seed", type=int, default=0, help="evaluation seed (default 0)")
     ap.add_argument("--samples", type=int, default=2000, help="samples per evaluation set (default 2000)")
+    ap.add_argument("--per-depth", action="store_true", help="draw --samples at every depth instead of in all")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     if args.passes is not None and not 1 <= args.passes <= 64:
@@ -120,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     except (CheckpointError, ValueError) as e:
         _fail(str(e))
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    res = evaluate_model(model, task, args.samples, args.seed, args.passes)
+    res = evaluate_model(model, task, args.samples, args.seed, args.passes, per_depth=args.per_depth)
     res["checkpoint"] = str(args.checkpoint)
     if args.json:
         print(json.dumps(res))

@@ -1,0 +1,193 @@
+"""Evaluate the shipped checkpoints and write docs/results.md (tables + SVG plots) from the JSON.
+
+    python experiments/report.py                 # evaluate what is missing, then write the report
+    python experiments/report.py --reevaluate    # evaluate everything again
+    python experiments/report.py --only-write    # just rebuild docs/results.md from docs/results/*.json
+
+Every evaluation is `python -m sleepcore.evaluate --checkpoint DIR --samples 2000 --per-depth --json
+[--passes N]` run in this process (same code path); the JSON lands in docs/results/eval/ and the
+report quotes the command next to every table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sleepcore.checkpoint import load_checkpoint  # noqa: E402
+from sleepcore.evaluate import evaluate_model  # noqa: E402
+from sleepcore.tasks import task_from_config  # noqa: E402
+
+CKPT = ROOT / "checkpoints"
+OUT = ROOT / "docs" / "results"
+SAMPLES = 2000
+
+# (checkpoint, test-time N values; None = the N it was trained with)
+PLAN = [
+    ("rule110-n1", [None]), ("rule110-n1-seed1", [None]),
+    ("rule110-n2", [None]),
+    ("rule110-n4", [None, 1, 2, 8]), ("rule110-n4-seed1", [None]),
+    ("rule110-nmix", [1, 2, 4, 8]),
+    ("rule110-attn-evicted", [None]), ("rule110-attn-kept", [None]),
+]
+COLOURS = {"rule110-n1": "#999999", "rule110-n1-seed1": "#bbbbbb", "rule110-n2": "#e69f00", "rule110-n4": "#0072b2",
+           "rule110-n4-seed1": "#56b4e9", "rule110-nmix": "#009e73", "rule110-attn-evicted": "#d55e00",
+           "rule110-attn-kept": "#cc79a7"}
+
+
+def eval_path(name: str, passes: int | None) -> Path:
+    return OUT / "eval" / f"{name}{'' if passes is None else f'__N{passes}'}.json"
+
+
+def command(name: str, passes: int | None) -> str:
+    return (f"python -m sleepcore.evaluate --checkpoint checkpoints/{name} --samples {SAMPLES} --per-depth --json"
+            + ("" if passes is None else f" --passes {passes}"))
+
+
+def evaluate_all(reevaluate: bool) -> None:
+    (OUT / "eval").mkdir(parents=True, exist_ok=True)
+    for name, passes_list in PLAN:
+        if not (CKPT / name).is_dir():
+            print(f"[report] {name}: no checkpoint, skipped", flush=True)
+            continue
+        model, cfg = load_checkpoint(CKPT / name)
+        task = task_from_config(cfg["task"])
+        for passes in passes_list:
+            path = eval_path(name, passes)
+            if path.exists() and not reevaluate:
+                continue
+            res = evaluate_model(model, task, SAMPLES, seed=0, passes=passes, per_depth=True)
+            res.update({"checkpoint": f"checkpoints/{name}", "command": command(name, passes),
+                        "trained_passes": cfg["sleep"]["passes"], "trained_steps": cfg.get("trained_steps"),
+                        "train_passes": cfg["train"].get("passes") or [cfg["sleep"]["passes"]]})
+            path.write_text(json.dumps(res, indent=1) + "\n")
+            print(f"[report] {name} N={res['passes']}: held-out {res['held_out']['accuracy']:.3f}", flush=True)
+
+
+def load(name: str, passes: int | None = None) -> dict | None:
+    p = eval_path(name, passes)
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+# --------------------------------------------------------------------------- tiny SVG line plot
+def svg_plot(series: list[tuple[str, str, list[float], list[float], list[tuple[float, float]] | None]],
+             xlabel: str, ylabel: str, xticks: list[float], chance: list[float] | None = None,
+             width: int = 640, height: int = 360, ymin: float = 0.4, ymax: float = 1.0) -> str:
+    """series: (label, colour, xs, ys, ci or None). Returns an SVG document."""
+    left, right, top, bottom = 56, 170, 16, 44
+    pw, ph = width - left - right, height - top - bottom
+    x0, x1 = min(xticks), max(xticks)
+
+    def X(x): return left + (x - x0) / max(1e-9, x1 - x0) * pw
+    def Y(y): return top + (1 - (y - ymin) / (ymax - ymin)) * ph
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+           f'font-size="12"><rect width="100%" height="100%" fill="white"/>']
+    for k in range(int(ymin * 10), int(ymax * 10) + 1):
+        y = k / 10
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{Y(y):.1f}" y2="{Y(y):.1f}" stroke="#eee"/>'
+                   f'<text x="{left - 6}" y="{Y(y) + 4:.1f}" text-anchor="end">{y:.1f}</text>')
+    for x in xticks:
+        out.append(f'<text x="{X(x):.1f}" y="{top + ph + 16}" text-anchor="middle">{x:g}</text>')
+    out.append(f'<text x="{left + pw / 2}" y="{height - 6}" text-anchor="middle">{xlabel}</text>')
+    out.append(f'<text transform="translate(14,{top + ph / 2}) rotate(-90)" text-anchor="middle">{ylabel}</text>')
+    if chance:
+        pts = " ".join(f"{X(x):.1f},{Y(c):.1f}" for x, c in zip(xticks, chance))
+        out.append(f'<polyline points="{pts}" fill="none" stroke="#444" stroke-dasharray="4 3"/>')
+        series = series + [("chance (majority)", "#444", [], [], None)]
+    for i, (label, colour, xs, ys, ci) in enumerate(series):
+        if ci:
+            band = [f"{X(x):.1f},{Y(lo):.1f}" for x, (lo, _) in zip(xs, ci)]
+            band += [f"{X(x):.1f},{Y(hi):.1f}" for x, (_, hi) in reversed(list(zip(xs, ci)))]
+            out.append(f'<polygon points="{" ".join(band)}" fill="{colour}" opacity="0.15"/>')
+        if xs:
+            pts = " ".join(f"{X(x):.1f},{Y(y):.1f}" for x, y in zip(xs, ys))
+            out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
+            out += [f'<circle cx="{X(x):.1f}" cy="{Y(y):.1f}" r="3" fill="{colour}"/>' for x, y in zip(xs, ys)]
+        ly = top + 10 + 18 * i
+        out.append(f'<line x1="{left + pw + 12}" x2="{left + pw + 32}" y1="{ly}" y2="{ly}" stroke="{colour}" '
+                   f'stroke-width="2"{" stroke-dasharray=\"4 3\"" if label.startswith("chance") else ""}/>'
+                   f'<text x="{left + pw + 36}" y="{ly + 4}">{label}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def depth_table(rows: list[tuple[str, dict]], split: str = "held_out") -> list[str]:
+    depths = list(rows[0][1][split]["per_depth"])
+    lines = ["| model | N | " + " | ".join(f"t={d}" for d in depths) + " | all |",
+             "|---|---|" + "---|" * (len(depths) + 1)]
+    for label, r in rows:
+        pd = r[split]["per_depth"]
+        lines.append(f"| {label} | {r['passes']} | " + " | ".join(f"{pd[d]['accuracy']:.3f}" for d in depths)
+                     + f" | {r[split]['accuracy']:.3f} |")
+    ch = rows[0][1][split]["per_depth"]
+    lines.append("| chance (majority) | | " + " | ".join(f"{ch[d]['chance']:.3f}" for d in depths) + " | |")
+    return lines
+
+
+def write_report() -> None:
+    main = [(n, load(n)) for n in ("rule110-n1", "rule110-n1-seed1", "rule110-n2", "rule110-n4", "rule110-n4-seed1",
+                                   "rule110-attn-evicted", "rule110-attn-kept")]
+    main = [(n, r) for n, r in main if r]
+    mix = [(f"rule110-nmix", load("rule110-nmix", p)) for p in (1, 2, 4, 8)]
+    mix = [(n, r) for n, r in mix if r]
+    override = [("rule110-n4", load("rule110-n4", p)) for p in (1, 2, None, 8)]
+    override = [(n, r) for n, r in override if r]
+    lines = ["# Results: does more sleep give deeper reasoning on a small model?", "",
+             "Generated by `python experiments/report.py` from the JSON in `docs/results/eval/` (each file holds",
+             "the exact `python -m sleepcore.evaluate ...` command that produced it). Accuracy is exact-match on the",
+             f"label, measured on {SAMPLES:,} samples **per depth** whose initial states are in the held-out set",
+             "(never drawn in training); 95% Wilson intervals are in the JSON. Chance is the majority-class rate.", ""]
+    if main:
+        depths = [int(d) for d in main[0][1]["held_out"]["per_depth"]]
+        series = []
+        for n, r in main:
+            pd = r["held_out"]["per_depth"]
+            series.append((f"{n} (N={r['passes']})", COLOURS.get(n, "#000"), depths,
+                           [pd[str(d)]["accuracy"] for d in depths], [tuple(pd[str(d)]["ci95"]) for d in depths]))
+        chance = [main[0][1]["held_out"]["per_depth"][str(d)]["chance"] for d in depths]
+        (OUT / "accuracy_by_depth.svg").write_text(svg_plot(series, "rollout depth t", "held-out accuracy", depths, chance))
+        lines += ["## Accuracy by depth, one model per N (Rule 110, W=16, t in 1..8)", "",
+                  "![accuracy by depth](results/accuracy_by_depth.svg)", ""]
+        lines += depth_table(main)
+        lines += ["", "Commands: " + "; ".join(f"`{r['command']}`" for _, r in main), ""]
+    if override:
+        lines += ["## One model at several N (trained with N=4, run with `--passes`)", ""]
+        lines += depth_table(override)
+        lines += [""]
+    if mix:
+        depths = [int(d) for d in mix[0][1]["held_out"]["per_depth"]]
+        palette = ["#bbbbbb", "#e69f00", "#0072b2", "#009e73"]
+        series = [(f"N={r['passes']}", palette[i], depths,
+                   [r["held_out"]["per_depth"][str(d)]["accuracy"] for d in depths],
+                   [tuple(r["held_out"]["per_depth"][str(d)]["ci95"]) for d in depths]) for i, (_, r) in enumerate(mix)]
+        chance = [mix[0][1]["held_out"]["per_depth"][str(d)]["chance"] for d in depths]
+        (OUT / "nmix_by_depth.svg").write_text(svg_plot(series, "rollout depth t", "held-out accuracy", depths, chance))
+        lines += ["## One checkpoint trained with N drawn from {1, 2, 4} per batch, run at N = 1, 2, 4, 8", "",
+                  "![nmix](results/nmix_by_depth.svg)", ""]
+        lines += depth_table(mix)
+        lines += [""]
+    (ROOT / "docs" / "results.md").write_text("\n".join(lines) + "\n")
+    print(f"[report] wrote {ROOT / 'docs' / 'results.md'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reevaluate", action="store_true")
+    ap.add_argument("--only-write", action="store_true")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)  # robust on a shared 2-core machine (the thread pool thrashes under load)
+    if not args.only_write:
+        evaluate_all(args.reevaluate)
+    write_report()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
