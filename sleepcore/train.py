@@ -34,13 +34,15 @@ import torch.distributed as dist
 
 from .checkpoint import (CONFIG_FILE, atomic_save_tensors, atomic_write_text, load_weights, save_checkpoint)
 from .config import ConfigError, ModelConfig, SleepConfig, from_dict, to_dict
-from .evaluate import evaluate_model
+from .evaluate import EVAL_SEED_OFFSET, evaluate_model
 from .model import IGNORE, SleepingHybrid
 from .tasks import task_from_config
 
 __all__ = ["TrainConfig", "train", "main"]
 
 STATE_FILE, STATE_JSON, LOG_FILE = "train_state.safetensors", "train_state.json", "log.jsonl"
+DATA_SEED_STRIDE = 1_000_003   # batch of step s: seed DATA_SEED_STRIDE * seed + s
+WEIGHTS_PREFIX = "model."      # the model's weights inside STATE_FILE
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,14 @@ class TrainConfig:
             v = getattr(self, name)
             need(isinstance(v, int) and v >= 1, f"{name} must be an int >= 1; got {v!r}")
         need(self.device in ("cpu", "cuda"), f"device must be 'cpu' or 'cuda'; got {self.device!r}")
+        need(isinstance(self.threads, int) and self.threads >= 0, f"threads must be an int >= 0 (0 = torch's default); "
+             f"got {self.threads!r}")
+        need(isinstance(self.max_minutes, (int, float)) and 0 <= self.max_minutes < math.inf,
+             f"max_minutes must be >= 0 (0 = no limit); got {self.max_minutes!r}")
+        # step s draws from seed * DATA_SEED_STRIDE + s; those seeds must stay below the evaluation namespace
+        need(isinstance(self.seed, int) and self.seed * DATA_SEED_STRIDE + self.steps <= EVAL_SEED_OFFSET,
+             f"seed must be an int with seed * {DATA_SEED_STRIDE} + steps <= {EVAL_SEED_OFFSET} (training batches "
+             f"would otherwise reuse evaluation seeds); got seed={self.seed!r}, steps={self.steps!r}")
 
 
 def lr_factor(step: int, cfg: TrainConfig) -> float:
@@ -166,11 +176,37 @@ def _config_dict(model: SleepingHybrid, task_cfg: dict, tcfg: TrainConfig) -> di
 def save_train_state(out: Path, model, opts, step: int, task_cfg: dict, tcfg: TrainConfig, wall: float) -> None:
     tensors, meta = _flatten_optim(opts)
     meta.update({"step": step, "wall_seconds": wall, "torch_rng": None})
-    # weights first, then the optimiser; the JSON (written last) names the step both belong to
     save_checkpoint(out, model, task=task_cfg, train=to_dict(tcfg),
                     extra={"trained_steps": step, "wall_seconds": round(wall, 1)})
-    atomic_save_tensors(out / STATE_FILE, tensors or {"_empty": torch.zeros(1)})
+    # What a resume reads is this one file, written atomically: weights, optimiser state and the step
+    # they belong to (in its metadata). A kill between the writes can then never pair the weights of one
+    # step with the optimiser state or step count of another. train_state.json is a readable copy.
+    weights = {WEIGHTS_PREFIX + k: v.detach().clone() for k, v in model.state_dict().items()}
+    atomic_save_tensors(out / STATE_FILE, {**tensors, **weights}, metadata={"meta": json.dumps(meta)})
     atomic_write_text(out / STATE_JSON, json.dumps(meta) + "\n")
+
+
+def load_train_state(out: Path, model, opts) -> dict[str, Any]:
+    """Restore weights and optimiser state from `out`; returns the meta dict (with its "step")."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+    with safe_open(str(out / STATE_FILE), framework="pt") as f:
+        meta_text = (f.metadata() or {}).get("meta")
+    st = load_file(str(out / STATE_FILE))
+    st.pop("_empty", None)
+    if meta_text is not None:
+        meta = json.loads(meta_text)
+        weights = {k[len(WEIGHTS_PREFIX):]: st.pop(k) for k in list(st) if k.startswith(WEIGHTS_PREFIX)}
+        bad = [k for k, v in weights.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+        if bad:
+            raise ValueError(f"{out / STATE_FILE}: {bad[0]} contains NaN or infinite values; cannot resume")
+        with torch.no_grad():
+            model.load_state_dict(weights)
+    else:  # written before the weights moved into STATE_FILE: weights from model.safetensors
+        meta = json.loads((out / STATE_JSON).read_text())
+        load_weights(model, path=out / "model.safetensors")
+    _unflatten_optim(opts, st, meta)
+    return meta
 
 
 def _log(out: Path | None, record: dict[str, Any]) -> None:
@@ -210,18 +246,13 @@ def train(model_cfg: ModelConfig, sleep_cfg: SleepConfig, task_cfg: dict[str, An
     opts = make_optimizers(model, tcfg)
     out = Path(out) if out is not None else None
     start, wall0 = 0, 0.0
-    if out is not None and (out / STATE_JSON).is_file():
+    if out is not None and (out / STATE_FILE).is_file():
         saved = json.loads((out / CONFIG_FILE).read_text())
         want = _config_dict(model, task.config(), tcfg)
         for key in ("model", "sleep", "task"):
             if saved.get(key) != want[key]:
                 raise ConfigError(f"{out} holds a run with a different {key} config; use another --out or --fresh")
-        meta = json.loads((out / STATE_JSON).read_text())
-        load_weights(model, path=out / "model.safetensors")  # copies into the parameters on their device
-        from safetensors.torch import load_file
-        st = load_file(str(out / STATE_FILE))
-        st.pop("_empty", None)
-        _unflatten_optim(opts, st, meta)
+        meta = load_train_state(out, model, opts)  # copies into the parameters on their device
         start, wall0 = int(meta["step"]), float(meta.get("wall_seconds", 0.0))
         if rank == 0 and (out / LOG_FILE).is_file():  # drop log lines past the resumed step
             lines = [ln for ln in (out / LOG_FILE).read_text().splitlines() if ln.strip()]
@@ -245,7 +276,7 @@ def train(model_cfg: ModelConfig, sleep_cfg: SleepConfig, task_cfg: dict[str, An
     step = start
     model.train()
     while step < tcfg.steps:
-        batch = task.sample(tcfg.batch_size, seed=tcfg.seed * 1_000_003 + step, split="train")
+        batch = task.sample(tcfg.batch_size, seed=tcfg.seed * DATA_SEED_STRIDE + step, split="train")
         tok = batch.tokens[rank::world].to(tcfg.device, non_blocking=True)
         tgt = batch.targets[rank::world].to(tcfg.device, non_blocking=True)
         N = random.Random(tcfg.seed * 7919 + step).choice(tcfg.passes) if tcfg.passes else sleep_cfg.passes
@@ -255,7 +286,7 @@ def train(model_cfg: ModelConfig, sleep_cfg: SleepConfig, task_cfg: dict[str, An
         res = net(tok, tgt, passes=N)
         loss = res.loss
         if not torch.isfinite(loss):
-            msg = (f"loss became {float(loss)} at step {step}; stopping. The last good checkpoint "
+            msg = (f"loss became {float(loss.detach())} at step {step}; stopping. The last good checkpoint "
                    f"(step {start if out is None else _saved_step(out)}) is intact in {out}")
             if bar:
                 bar.close()
@@ -263,16 +294,28 @@ def train(model_cfg: ModelConfig, sleep_cfg: SleepConfig, task_cfg: dict[str, An
         for opt in opts:
             opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.clip)
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.clip)
+        if not torch.isfinite(grad_norm):  # the update would write NaN into the weights (and the next checkpoint)
+            if bar:
+                bar.close()
+            raise FloatingPointError(f"gradient norm became {float(grad_norm)} at step {step}; stopping before the "
+                                     f"update. The last good checkpoint (step "
+                                     f"{start if out is None else _saved_step(out)}) is intact in {out}")
         for opt in opts:
             opt.step()
         step += 1
         tokens_seen += tok.numel() * world
+        log_now = step % tcfg.log_every == 0 or step == tcfg.steps
+        acc = exact_accuracy(res.logits.detach(), tgt) if rank == 0 or log_now else 0.0
+        if log_now:  # mean over ranks: every rank holds an equal share of the batch
+            stats = torch.tensor([float(loss.detach()), acc], dtype=torch.float64)
+            if world > 1:
+                dist.all_reduce(stats)
+                stats /= world
         if rank == 0:
-            acc = exact_accuracy(res.logits.detach(), tgt)
-            if step % tcfg.log_every == 0 or step == tcfg.steps:
+            if log_now:
                 now = time.time()
-                rec = {"step": step, "loss": round(float(loss.detach()), 5), "acc": round(acc, 4), "passes": N,
+                rec = {"step": step, "loss": round(float(stats[0]), 5), "acc": round(float(stats[1]), 4), "passes": N,
                        "lr": tcfg.lr * lr_factor(step - 1, tcfg), "tokens_per_s": round(tokens_seen / (now - last_t), 1),
                        "wall_seconds": round(wall0 + now - t_start, 1)}
                 tokens_seen, last_t = 0, now
@@ -298,6 +341,10 @@ def train(model_cfg: ModelConfig, sleep_cfg: SleepConfig, task_cfg: dict[str, An
         bar.close()
     if world > 1:
         dist.barrier()
+    dump = os.environ.get("SLEEPCORE_DUMP_FINAL_WEIGHTS")  # test hook (tests/test_ddp.py): every rank's weights
+    if dump:
+        atomic_save_tensors(Path(f"{dump}.rank{rank}.safetensors"),
+                            {k: v.detach().clone() for k, v in model.state_dict().items()})
     return model, records
 
 
@@ -393,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
                 if (out / f).exists():
                     (out / f).unlink()
         model, records = train(mcfg, scfg, task_cfg, tcfg, out, progress=not args.no_progress)
-    except (ConfigError, ValueError, FloatingPointError) as e:
+    except (ConfigError, ValueError, FloatingPointError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     evals = [r for r in records if "eval" in r]

@@ -1,0 +1,92 @@
+"""Sleep Lab: the explorer. `streamlit run app.py`.
+
+Page config, the sidebar every page shares (checkpoint, N, sample seed), and the page list.
+The pages are thin: they read widgets, call `pages/lab.py` (glue, caching) and `sleepcore`
+(the model, the timeline derivation, the figures) and place what comes back.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from pages import lab  # noqa: E402  (after the path fix above)
+
+st.set_page_config(page_title="Sleep Lab", page_icon="🌙", layout="wide", initial_sidebar_state="expanded")
+st.markdown(
+    """<style>
+    .block-container {padding-top: 3.2rem; padding-bottom: 2rem; max-width: 1400px;}
+    [data-testid="stSidebar"] .block-container {padding-top: 1rem;}
+    h1 {font-size: 1.9rem !important; padding-bottom: 0.1rem !important;}
+    h3 {font-size: 1.1rem !important; padding-top: 0.4rem !important; padding-bottom: 0 !important;}
+    [data-testid="stCaptionContainer"] {line-height: 1.35;}
+    </style>""",
+    unsafe_allow_html=True,
+)
+
+lab.init_state()
+print("RUN", dict((k, st.session_state.get(k)) for k in ("ckpt", "passes")), file=sys.stderr)
+
+
+def _on_checkpoint_change() -> None:
+    import traceback; traceback.print_stack()
+    """A new model starts at the N it was trained with, at the first step."""
+    entries = lab.catalog() if lab.checkpoints_dir().is_dir() else []
+    entry = lab.find(entries, st.session_state.get(lab.CKPT))
+    if entry is not None and entry.ok:
+        st.session_state[lab.PASSES] = entry.default_passes
+    st.session_state[lab.PLAYING] = False
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        st.markdown("## 🌙 Sleep Lab")
+        st.caption("A model that *sleeps*: at every window boundary it re-reads the window N times, writing it into "
+                   "its fast weights S, before the attention cache is thrown away.")
+        try:
+            entries = lab.catalog()
+        except lab.LabError as e:
+            st.error(str(e), icon=":material/folder_off:")
+            return
+        if not entries:
+            st.info(f"No checkpoints in `{lab.checkpoints_dir()}` yet. Train one with "
+                    "`python -m sleepcore.train --out checkpoints/NAME ...`.")
+            return
+        names = [e.name for e in entries]
+        if st.session_state.get(lab.CKPT) not in names:
+            preferred = [e for e in entries if e.ok and e.hybrid and e.default_passes == 4]
+            st.session_state[lab.CKPT] = (preferred or [e for e in entries if e.ok] or entries)[0].name
+            st.session_state[lab.PASSES] = lab.find(entries, st.session_state[lab.CKPT]).default_passes
+        st.selectbox("Checkpoint", names, key=lab.CKPT, on_change=_on_checkpoint_change,
+                     format_func=lambda n: n if lab.find(entries, n).ok else f"⚠ {n}",
+                     help="Folders in the checkpoints folder. Each was trained on one task with one N.")
+        entry = lab.find(entries, st.session_state[lab.CKPT])
+        print("AFTER SELECT", st.session_state[lab.CKPT], st.session_state[lab.PASSES], file=sys.stderr)
+        if not entry.ok:
+            st.error(entry.description, icon=":material/error:")
+        else:
+            st.caption(entry.description)
+        if st.session_state.get(lab.PASSES) not in lab.PASS_CHOICES:
+            st.session_state[lab.PASSES] = entry.default_passes if entry.default_passes in lab.PASS_CHOICES else 1
+        st.select_slider("Sleep passes N", lab.PASS_CHOICES, key=lab.PASSES,
+                         help="N = 1: no sleep (one wake pass, then eviction). N > 1: N-1 extra offline passes "
+                              "over the window before its attention cache is evicted.")
+        warning = lab.passes_warning(entry, st.session_state[lab.PASSES]) if entry.ok else None
+        if warning:
+            st.warning(warning, icon=":material/bedtime_off:")
+        st.markdown(lab.legend_html(), unsafe_allow_html=True)
+
+
+sidebar()
+pages = [
+    st.Page(lab.PAGES["timeline"], title="Timeline", icon=":material/timeline:", default=True),
+    st.Page(lab.PAGES["automaton"], title="Cellular automaton", icon=":material/grid_on:"),
+    st.Page(lab.PAGES["sleep_more"], title="Sleep more, think deeper", icon=":material/bedtime:"),
+]
+st.navigation(pages, position="top").run()

@@ -1,0 +1,156 @@
+"""Regenerate the explorer's screenshots in docs/img/ from a real server and headless Chromium.
+
+    .venv/bin/python docs/screenshots.py            # writes docs/img/{timeline,timeline-wake,automaton,sleep-more}.png
+
+Starts `streamlit run app.py` on a free loopback port, waits for its health endpoint, drives Debian's
+Chromium through Playwright (a fresh profile, no network beyond 127.0.0.1), and waits on what the
+page shows, never on fixed sleeps. Prints how long each interaction took to appear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "img"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SERVER_FLAGS = ["--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+                "--server.fileWatcherType", "none"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(timeout: float = 60.0):
+    """Yield the URL of a fresh `streamlit run app.py`; stop it afterwards."""
+    port = free_port()
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+                             *SERVER_FLAGS], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + timeout
+    try:
+        while True:
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read().strip() == b"ok":
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                log.seek(0)
+                raise RuntimeError(f"streamlit did not start:\n{log.read().decode(errors='replace')[-3000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextmanager
+def chromium_page(width: int = 1280, height: int = 900):
+    """A Playwright page in headless Debian Chromium with a fresh profile."""
+    from playwright.sync_api import sync_playwright
+
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
+        ctx = p.chromium.launch_persistent_context(profile, executable_path=exe, headless=True, args=CHROMIUM_FLAGS,
+                                                   viewport={"width": width, "height": height})
+        try:
+            yield ctx.pages[0] if ctx.pages else ctx.new_page()
+        finally:
+            ctx.close()
+
+
+def wait_idle(page, timeout: float = 60_000) -> None:
+    """Wait until the app has finished its script run and drawn every plotly chart."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll(\"[data-testid='stPlotlyChart']\")]"
+        ".every(c => c.querySelector('.main-svg'))", timeout=timeout)
+
+
+def snap(page, name: str, height: int) -> Path:
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": height})
+    wait_idle(page)
+    page.wait_for_timeout(400)  # let plotly finish its transitions so the picture is not mid-animation
+    path = OUT / f"{name}.png"
+    page.screenshot(path=str(path))
+    print(f"wrote {path.relative_to(ROOT)}")
+    return path
+
+
+def timed(label: str, action, check) -> float:
+    t0 = time.perf_counter()
+    action()
+    check()
+    dt = time.perf_counter() - t0
+    print(f"{label}: {dt:.2f} s")
+    return dt
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--height", type=int, default=1650, help="viewport height for the full-page shots")
+    args = ap.parse_args(argv)
+    if not (shutil.which("chromium") or Path("/usr/bin/chromium").exists()):
+        print("chromium is not installed: apt-get install -y chromium", file=sys.stderr)
+        return 2
+    from playwright.sync_api import expect
+
+    with streamlit_server() as url, chromium_page() as page:
+        t0 = time.perf_counter()
+        page.goto(url, wait_until="domcontentloaded")
+        expect(page.get_by_text("window 1, wake token 1 of 17")).to_be_visible(timeout=60_000)
+        wait_idle(page)
+        print(f"first render: {time.perf_counter() - t0:.2f} s")
+        for k in range(5):
+            timed(f"step forward {k + 1}", lambda: page.get_by_role("button", name="Forward").click(),
+                  lambda k=k: expect(page.get_by_text(f"window 1, wake token {k + 2} of 17")).to_be_visible())
+        snap(page, "timeline-wake", args.height)
+        timed("jump to the first sleep pass", lambda: page.get_by_role("button", name="Next sleep / eviction").click(),
+              lambda: expect(page.get_by_text("window 1 asleep: pass 2 of 4")).to_be_visible())
+        timed("step to sleep pass 3", lambda: page.get_by_role("button", name="Forward").click(),
+              lambda: expect(page.get_by_text("window 1 asleep: pass 3 of 4")).to_be_visible())
+        snap(page, "timeline", args.height)
+        slider = page.get_by_role("slider", name="Sleep passes N")
+        timed("new N (4 -> 8), first sleep of it", lambda: (slider.focus(), slider.press("End")),
+              lambda: expect(page.get_by_text("window 1 asleep: pass 3 of 8")).to_be_visible())
+        timed("back to N = 4", lambda: (slider.focus(), slider.press("ArrowLeft"), slider.press("ArrowLeft")),
+              lambda: expect(page.get_by_text("window 1 asleep: pass 3 of 4")).to_be_visible())
+        page.get_by_role("button", name="End").click()
+        expect(page.get_by_text("prediction window, wake token 1 of 1")).to_be_visible()
+        snap(page, "timeline-prediction", args.height)
+
+        page.get_by_role("link", name="Cellular automaton").click()
+        expect(page.get_by_role("heading", name="Cellular automaton")).to_be_visible(timeout=60_000)
+        snap(page, "automaton", 1000)
+
+        t0 = time.perf_counter()
+        page.get_by_role("link", name="Sleep more, think deeper").click()
+        expect(page.get_by_role("heading", name="Sleep more, think deeper")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Accuracy against depth t")).to_be_visible(timeout=120_000)
+        print(f"sleep-more page measured and drawn: {time.perf_counter() - t0:.2f} s")
+        snap(page, "sleep-more", 1100)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,377 @@
+"""Glue between the pages and `sleepcore`: session-state keys, one init function, the checkpoint
+catalog, and the cached loaders and computations every page shares.
+
+Caching (STYLE habit 9): `load_model` is an `st.cache_resource` shared by every user, so the model is
+only ever read (each trace runs on a fresh memory); per-user settings live in `st.session_state`.
+Computed traces, diagrams and accuracies are `st.cache_data` functions whose arguments are every
+input they read, including the checkpoint's modification time, so a retrained checkpoint is never
+served stale.
+
+This file is not a page: `app.py` lists the pages explicitly with `st.navigation`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+
+from sleepcore.checkpoint import CONFIG_FILE, MODEL_FILE, CheckpointError, load_checkpoint, read_config
+from sleepcore.config import ConfigError
+from sleepcore.evaluate import EVAL_SEED_OFFSET, predict, wilson
+from sleepcore.tasks import Batch, IGNORE, evolve, task_from_config
+from sleepcore.tasks.automaton import first_cell_after
+from sleepcore.timeline import Timeline, trace_sample
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV_CHECKPOINTS = "SLEEPLAB_CHECKPOINTS"   # another checkpoints folder
+ENV_THREADS = "SLEEPLAB_THREADS"           # torch threads for the app (default 1, see below)
+
+# On the project's 2-core machines, with training jobs busy, torch's 2-thread pool made a batch of
+# 1600 samples 30-100x slower than one thread (0.3 s vs 20-80 s); a traced sample takes ~10 ms on one.
+torch.set_num_threads(max(1, int(os.environ.get(ENV_THREADS, "1") or 1)))
+
+PAGES = {"timeline": "pages/timeline.py", "automaton": "pages/automaton.py", "sleep_more": "pages/sleep_more.py"}
+
+# ---------------------------------------------------------------------------- session-state keys
+CKPT_DIR = "ckpt_dir"          # override of the checkpoints folder (tests; otherwise env var / default)
+CKPT = "ckpt"                  # selected checkpoint: folder name
+SEED = "seed"                  # sample seed of the timeline
+PASSES = "passes"              # N, sleep passes per consolidation window
+DEPTH = "depth"                # t of the timeline's sample
+CUSTOM_STATE = "custom_state"  # (cells tuple, t) sent from the automaton page, or None
+STEP = "step"                  # scrubber position (index into Timeline.steps)
+STEP_OBJ = "step_obj"          # the Step shown last (to keep the place when N or the sample changes)
+TL_KEY = "tl_key"              # identity of the timeline shown last
+PLAYING = "playing"
+SPEED = "speed"
+CA_RULE, CA_CELLS, CA_T = "ca_rule", "ca_cells", "ca_t"
+EVAL_SAMPLES, EVAL_SEED, EVAL_DEPTHS = "eval_samples", "eval_seed", "eval_depths"
+OPEN_CKPT, OPEN_N, OPEN_DEPTH = "open_ckpt", "open_n", "open_depth"
+
+MAX_SEED = 2**31 - 1
+PASS_CHOICES = [1, 2, 3, 4, 6, 8]
+SPEEDS = {"slow": 1.0, "normal": 0.5, "fast": 0.25}      # seconds per step while playing
+DEFAULT_CELLS = (0, 0, 0, 1, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 0, 1)
+
+
+def init_state() -> None:
+    """Give every session-state key its default (once per session)."""
+    defaults: dict[str, Any] = {
+        SEED: 0, DEPTH: 6, PASSES: None, CUSTOM_STATE: None, STEP: 0, STEP_OBJ: None, TL_KEY: None,
+        PLAYING: False, SPEED: "normal", CA_RULE: 110, CA_CELLS: DEFAULT_CELLS, CA_T: 8,
+        EVAL_SAMPLES: 100, EVAL_SEED: 0, EVAL_DEPTHS: (7, 8),
+    }
+    for k, v in defaults.items():
+        st.session_state.setdefault(k, v)
+
+
+class LabError(Exception):
+    """Something the user can fix: the message says what was wrong and what to do."""
+
+
+# ---------------------------------------------------------------------------- the checkpoint catalog
+@dataclass(frozen=True)
+class Entry:
+    """One folder of the checkpoints folder: its config (or why it cannot be read)."""
+
+    name: str
+    path: str
+    mtime: float
+    config: dict | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.config is not None
+
+    @property
+    def layers(self) -> str:
+        return self.config["model"]["layers"] if self.ok else ""
+
+    @property
+    def hybrid(self) -> bool:
+        return "F" in self.layers
+
+    @property
+    def eviction(self) -> str:
+        return (self.config.get("sleep") or {}).get("eviction", "hard") if self.ok else "hard"
+
+    @property
+    def trained_passes(self) -> tuple[int, ...]:
+        """The N (or Ns) the model was trained with."""
+        if not self.ok:
+            return ()
+        mix = (self.config.get("train") or {}).get("passes") or []
+        return tuple(sorted(mix)) if mix else (int((self.config.get("sleep") or {}).get("passes", 1)),)
+
+    @property
+    def default_passes(self) -> int:
+        return int((self.config.get("sleep") or {}).get("passes", 1)) if self.ok else 1
+
+    @property
+    def task(self) -> dict:
+        return (self.config.get("task") or {}) if self.ok else {}
+
+    @property
+    def rule(self) -> int | None:
+        t = self.task
+        if t.get("name") == "rule110":
+            return 110
+        return t.get("rule") if t.get("name") == "eca" else None
+
+    @property
+    def seed(self) -> int:
+        return int((self.config.get("train") or {}).get("seed", 0) or 0) if self.ok else 0
+
+    @property
+    def description(self) -> str:
+        """E.g. "Rule 110 · hybrid AF · trained N=4" or "Rule 110 · attention AA · cache kept"."""
+        if not self.ok:
+            return f"unreadable: {self.error}"
+        t = self.task
+        task = f"Rule {self.rule}" if self.rule is not None else str(t.get("name", "unknown task"))
+        if self.hybrid:
+            body = f"hybrid {self.layers}"
+        else:
+            body = f"attention only {self.layers}"
+        if self.eviction == "none":
+            sleep = "cache kept, no eviction"
+        elif self.eviction == "sliding":
+            sleep = "sliding window"
+        else:
+            ns = self.trained_passes
+            sleep = f"trained N={ns[0]}" if len(ns) == 1 else "trained N∈{" + ",".join(map(str, ns)) + "}"
+            if not self.hybrid:
+                sleep = "cache evicted" + (f", N={ns[0]}" if ns != (1,) else "")
+        return " · ".join([task, body, sleep] + ([f"seed {self.seed}"] if self.seed else []))
+
+
+def checkpoints_dir() -> Path:
+    """The checkpoints folder: a session override, else $SLEEPLAB_CHECKPOINTS, else ./checkpoints."""
+    override = st.session_state.get(CKPT_DIR)
+    if override:
+        return Path(override)
+    return Path(os.environ.get(ENV_CHECKPOINTS) or ROOT / "checkpoints")
+
+
+def _mtime(folder: Path) -> float:
+    times = [(folder / f).stat().st_mtime for f in (CONFIG_FILE, MODEL_FILE) if (folder / f).exists()]
+    return max(times) if times else 0.0
+
+
+def catalog(folder: Path | None = None) -> list[Entry]:
+    """Every sub-folder of the checkpoints folder, with its config or the reason it is unreadable.
+
+    Raises LabError if the folder itself is missing.
+    """
+    folder = Path(folder or checkpoints_dir())
+    if not folder.is_dir():
+        raise LabError(f"No checkpoints folder at `{folder}`. Put trained checkpoints there (each a folder with "
+                       f"`{MODEL_FILE}` and `{CONFIG_FILE}`, e.g. from `python -m sleepcore.train --out "
+                       f"checkpoints/NAME ...`), or point the app at another folder with the environment variable "
+                       f"`{ENV_CHECKPOINTS}`.")
+    out = []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        try:
+            cfg, err = read_config(sub), None
+        except (CheckpointError, OSError) as e:
+            cfg, err = None, str(e)
+        out.append(Entry(sub.name, str(sub), _mtime(sub), cfg, err))
+    return out
+
+
+def find(entries: list[Entry], name: str | None) -> Entry | None:
+    return next((e for e in entries if e.name == name), None)
+
+
+def pick_by_passes(entries: list[Entry], rule: int = 110) -> dict[int, Entry]:
+    """For N = 1, 2, 4: the first readable hybrid trained with exactly that N for this rule (seed 0 first)."""
+    out: dict[int, Entry] = {}
+    ranked = sorted((e for e in entries if e.ok and e.hybrid and e.rule == rule and e.eviction == "hard"),
+                    key=lambda e: (e.seed, len(e.name), e.name))
+    for e in ranked:
+        ns = e.trained_passes
+        if len(ns) == 1 and ns[0] not in out:
+            out[ns[0]] = e
+    return dict(sorted(out.items()))
+
+
+def baselines(entries: list[Entry], rule: int = 110) -> dict[str, Entry]:
+    """The attention-only baselines that exist: {"evicted": ..., "kept": ...}."""
+    out = {}
+    for e in entries:
+        if e.ok and not e.hybrid and e.rule == rule:
+            out.setdefault("kept" if e.eviction == "none" else "evicted", e)
+    return out
+
+
+# ---------------------------------------------------------------------------- cached model and computations
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _load(path: str, mtime: float):
+    """Load a checkpoint once per (path, mtime); shared by every session, so never mutated."""
+    model, cfg = load_checkpoint(path)
+    return model, cfg, task_from_config(cfg.get("task") or {})
+
+
+def load_model(entry: Entry):
+    """(model, config, task) of a catalog entry, or LabError saying what is wrong with it."""
+    if not entry.ok:
+        raise LabError(f"Checkpoint `{entry.name}` cannot be read: {entry.error}. Pick another one, or re-save it "
+                       f"with `sleepcore.checkpoint.save_checkpoint`.")
+    try:
+        return _load(entry.path, entry.mtime)
+    except (CheckpointError, ConfigError, OSError, ValueError, KeyError, RuntimeError) as e:
+        raise LabError(f"Checkpoint `{entry.name}` failed to load: {e}. Pick another one, or retrain it.") from None
+
+
+def sample_for(task, seed: int, depth: int, custom: tuple | None = None) -> Batch:
+    """The timeline's sample: a held-out input (never trained on) of the given depth, or a custom state."""
+    if custom is not None:
+        return custom_sample(task, list(custom), depth)
+    split = "held_out" if task.has_held_out else "any"
+    return task.sample(1, seed=int(seed), split=split, depth=int(depth) if depth in task.depths else None)
+
+
+def custom_sample(task, cells: list[int], t: int) -> Batch:
+    """A one-sample automaton batch from a chosen initial state (the automaton page's "open in timeline")."""
+    if getattr(task, "name", "") != "eca" or task.states != 1 or len(cells) != task.width:
+        raise LabError(f"A custom initial state needs a one-state automaton task of width {len(cells)}.")
+    if t not in task.depths:
+        raise LabError(f"t = {t} is outside this checkpoint's steps {task.depths[0]}..{task.depths[-1]}.")
+    x = torch.tensor([cells], dtype=torch.long)
+    label = int(first_cell_after(x, torch.tensor([t]), task.rule, task.boundary)[0])
+    head = [task.index[f"t={t}"]] if task.show_steps else []
+    tokens = torch.tensor([head + list(cells) + [task.index["?"]]])
+    targets = torch.full_like(tokens, IGNORE)
+    targets[0, -1] = label
+    raw = [{"states": [list(cells)], "steps": t, "labels": [label], "rule": task.rule, "boundary": task.boundary}]
+    return Batch(tokens, targets, torch.tensor([t]), [str(label)], raw)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def timeline_for(path: str, mtime: float, seed: int, depth: int, passes: int, custom: tuple | None = None) -> Timeline:
+    """The traced timeline of one sample (cached by every input, the checkpoint's mtime included)."""
+    model, cfg, task = _load(path, mtime)
+    return trace_sample(model, task, sample_for(task, seed, depth, custom), passes)
+
+
+@torch.inference_mode()
+def diagram_predictions(model, task, cells: list[int], t: int, passes: int) -> np.ndarray:
+    """A model's space-time diagram: (t + 1, W) of p(1), row 0 the given state.
+
+    The model only answers "cell 0 after s steps", but on a ring cell j after s steps is cell 0 of
+    the state rotated by j, so the whole diagram is one batched forward over all (j, s) pairs.
+    """
+    W = len(cells)
+    x = torch.tensor(cells, dtype=torch.long)
+    rotated = torch.stack([x.roll(-j) for j in range(W)])                       # (W, W): row j starts at cell j
+    rows = []
+    for s in range(1, t + 1):
+        head = torch.full((W, 1), task.index[f"t={s}"]) if task.show_steps else torch.empty(W, 0, dtype=torch.long)
+        rows.append(torch.cat([head, rotated, torch.full((W, 1), task.index["?"])], 1))
+    tokens = torch.cat(rows)                                                     # (t * W, L + 1)
+    targets = torch.full_like(tokens, IGNORE)
+    targets[:, -1] = 0                                                           # marks the prediction window
+    logits = model(tokens, targets, passes=passes).logits[:, -1]                 # (t * W, |V|)
+    p = logits[:, [task.index["0"], task.index["1"]]].softmax(-1)[:, 1]          # p(1) among the two cell values
+    return np.vstack([np.asarray(cells, dtype=np.float32)[None], p.view(t, W).numpy()])
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def diagram_for(path: str, mtime: float, cells: tuple, t: int, passes: int) -> np.ndarray:
+    model, cfg, task = _load(path, mtime)
+    return diagram_predictions(model, task, list(cells), t, passes)
+
+
+def eval_batches(task, samples: int, seed: int) -> dict[int, Batch]:
+    """Fresh held-out samples per depth, the same for every model (so comparisons are paired)."""
+    split = "held_out" if task.has_held_out else "any"
+    return {d: task.sample(samples, seed=EVAL_SEED_OFFSET + 1000 * seed + d, split=split, depth=d) for d in task.depths}
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def accuracy_for(path: str, mtime: float, passes: int, samples: int, seed: int) -> dict[int, tuple[int, int]]:
+    """{depth: (correct, n)} exact-match on `samples` fresh held-out inputs per depth."""
+    model, cfg, task = _load(path, mtime)
+    with torch.inference_mode():
+        return {d: (int(predict(model, b.tokens, b.targets, passes).sum()), len(b))
+                for d, b in eval_batches(task, samples, seed).items()}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def chance_for(task_json: str, samples: int, seed: int) -> dict[int, float]:
+    """Majority-answer accuracy per depth on the same evaluation samples."""
+    task = task_from_config(json.loads(task_json))
+    return {d: task.chance(b)[d] for d, b in eval_batches(task, samples, seed).items()}
+
+
+def summary(counts: dict[int, tuple[int, int]], depths) -> tuple[float, float, float, int]:
+    """(accuracy, lo, hi, n) pooled over the chosen depths, with a Wilson 95% interval."""
+    c = sum(counts[d][0] for d in depths if d in counts)
+    n = sum(counts[d][1] for d in depths if d in counts)
+    lo, hi = wilson(c, n)
+    return (c / n if n else 0.0), lo, hi, n
+
+
+def true_diagram(cells, rule: int, t: int, boundary: str = "periodic") -> np.ndarray:
+    """(t + 1, W) of the true automaton."""
+    return evolve(torch.tensor([list(cells)]), rule=rule, steps=t, boundary=boundary)[0].numpy()
+
+
+# ---------------------------------------------------------------------------- page helpers
+def selected_entry() -> tuple[Entry | None, list[Entry], str | None]:
+    """(selected entry, all entries, error message) for the pages."""
+    try:
+        entries = catalog()
+    except LabError as e:
+        return None, [], str(e)
+    if not entries:
+        return None, [], (f"The checkpoints folder `{checkpoints_dir()}` is empty. Train a model "
+                          f"(`python -m sleepcore.train --out checkpoints/NAME ...`) or point `{ENV_CHECKPOINTS}` "
+                          f"at a folder of checkpoints.")
+    return find(entries, st.session_state.get(CKPT)), entries, None
+
+
+def require_model():
+    """(entry, model, config, task) of the sidebar's checkpoint; otherwise explain and stop the page."""
+    entry, entries, err = selected_entry()
+    if err:
+        st.info(err, icon=":material/folder_off:")
+        st.stop()
+    if entry is None:
+        st.info("Pick a checkpoint in the sidebar.", icon=":material/arrow_back:")
+        st.stop()
+    try:
+        model, cfg, task = load_model(entry)
+    except LabError as e:
+        st.error(str(e), icon=":material/error:")
+        st.stop()
+    return entry, model, cfg, task
+
+
+def passes_warning(entry: Entry, passes: int) -> str | None:
+    """A plain-words warning when N is not what the model was trained with."""
+    if entry.eviction == "none":
+        return "This model keeps its whole cache, so it never sleeps: N has no effect."
+    if passes not in entry.trained_passes:
+        trained = ", ".join(map(str, entry.trained_passes))
+        return (f"This model was trained with N = {trained}; at N = {passes} it is outside what it learned, so "
+                f"expect worse answers (that is itself worth seeing).")
+    return None
+
+
+def legend_html() -> str:
+    """The wake / sleep / evict colour key, as a tiny inline legend."""
+    from sleepcore.viz import EVICT_COLOR, SLEEP_COLOR, WAKE_COLOR
+    chip = ('<span style="display:inline-block;width:10px;height:10px;border-radius:2px;background:{c};'
+            'margin:0 4px 0 10px;vertical-align:middle"></span>{t}')
+    return ('<div style="font-size:0.85rem;color:#555">'
+            + chip.format(c=WAKE_COLOR, t="wake").replace("margin:0 4px 0 10px", "margin:0 4px 0 0")
+            + chip.format(c=SLEEP_COLOR, t="sleep") + chip.format(c=EVICT_COLOR, t="evict") + "</div>")

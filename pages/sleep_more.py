@@ -1,0 +1,201 @@
+"""Sleep more, think deeper: accuracy against the number of sleep passes N and against depth t,
+measured live on fresh held-out inputs, with Wilson 95% bands, chance, and the attention baselines.
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from pages import lab
+from sleepcore import viz
+
+ss = st.session_state
+TEST_TIME_N = (1, 2, 4, 8)
+SAMPLE_CHOICES = [50, 100, 200, 500, 1000]
+BASELINE_STYLE = {"evicted": ("attention only, cache evicted", "#6B7280", "dash"),
+                  "kept": ("attention only, cache kept (no memory limit)", "#111111", "dot")}
+
+
+def _open(ckpt: str, n: int, depth: int) -> None:
+    ss[lab.CKPT], ss[lab.PASSES], ss[lab.DEPTH] = ckpt, n, depth
+    ss[lab.CUSTOM_STATE], ss[lab.STEP_OBJ], ss[lab.STEP], ss[lab.PLAYING] = None, None, 0, False
+
+
+def _open_selected() -> None:
+    _open(ss[lab.OPEN_CKPT], int(ss[lab.OPEN_N]), int(ss[lab.OPEN_DEPTH]))
+    ss["_goto_timeline"] = True
+
+
+def _open_clicked(chart_key: str) -> None:
+    points = ss.get(chart_key, {}).get("selection", {}).get("points", [])
+    for p in points:
+        cd = p.get("customdata")
+        if cd:
+            ckpt, n, depth = cd[0], int(cd[1]), int(cd[2])
+            ss[lab.OPEN_CKPT], ss[lab.OPEN_N], ss[lab.OPEN_DEPTH] = ckpt, n, depth
+            return
+
+
+def jobs(entries) -> list[tuple[str, lab.Entry, int]]:
+    """(role, entry, N) pairs to evaluate: trained hybrids at their N, nmix at several N, the baselines."""
+    out = []
+    for e in entries:
+        if not e.ok or e.rule != 110:
+            continue
+        ns = e.trained_passes
+        if not e.hybrid:
+            out.append(("baseline", e, ns[0]))
+        elif len(ns) > 1:
+            out.extend(("mix", e, n) for n in TEST_TIME_N)
+        elif e.eviction == "hard":
+            out.append(("trained", e, ns[0]))
+    return out
+
+
+def evaluate_all(todo, samples: int, seed: int) -> dict[tuple[str, int], dict[int, tuple[int, int]]]:
+    results = {}
+    bar = st.progress(0.0, text="Measuring accuracy on fresh inputs…")
+    for k, (_, e, n) in enumerate(todo):
+        bar.progress(k / len(todo), text=f"Measuring `{e.name}` at N = {n} ({k + 1}/{len(todo)})…")
+        try:
+            results[(e.name, n)] = lab.accuracy_for(e.path, e.mtime, n, samples, seed)
+        except Exception as ex:  # a broken checkpoint must not take the page down; it is named instead
+            st.warning(f"Could not evaluate `{e.name}` at N = {n}: {ex}")
+    bar.empty()
+    return results
+
+
+def depth_series(todo, results, depths) -> list[dict]:
+    series = []
+    for role, e, n in todo:
+        if role == "mix" and n != e.default_passes or (e.name, n) not in results:
+            continue
+        counts = results[(e.name, n)]
+        acc, lo, hi, ns = [], [], [], []
+        for d in depths:
+            a, l_, h_, m = lab.summary(counts, [d])
+            acc.append(a), lo.append(l_), hi.append(h_), ns.append(m)
+        if role == "baseline":
+            label, color, dash = BASELINE_STYLE["kept" if e.eviction == "none" else "evicted"]
+        else:
+            label = f"{e.name} (N = {n})" + (", trained on N∈{1,2,4}" if role == "mix" else "")
+            color, dash = viz.passes_color(n), ("dash" if e.seed or role == "mix" else "solid")
+        series.append(dict(x=list(depths), acc=acc, lo=lo, hi=hi, n=ns, label=label, color=color, dash=dash,
+                           width=1.4 if e.seed else 2.4, custom=[[e.name, n, d] for d in depths]))
+    return series
+
+
+def passes_series(todo, results, depths, deepest) -> tuple[list[dict], list[dict]]:
+    series, refs = [], []
+    mix = {}
+    for role, e, n in todo:
+        if (e.name, n) not in results:
+            continue
+        a, lo, hi, m = lab.summary(results[(e.name, n)], depths)
+        if role == "mix":
+            mix.setdefault(e.name, []).append((n, a, lo, hi, m))
+        elif role == "trained":
+            series.append(dict(x=[n], acc=[a], lo=[lo], hi=[hi], n=[m], label=f"{e.name} (trained N = {n})",
+                               color=viz.passes_color(n), marker=11 if not e.seed else 8,
+                               symbol="circle" if not e.seed else "diamond", custom=[[e.name, n, deepest]]))
+            if n == 1 and not e.seed:
+                refs.append(dict(label="no-sleep hybrid (N = 1)", acc=a, lo=lo, hi=hi, color=viz.WAKE_COLOR, dash="dash"))
+        else:
+            label, color, dash = BASELINE_STYLE["kept" if e.eviction == "none" else "evicted"]
+            refs.append(dict(label=label, acc=a, lo=lo, hi=hi, color=color, dash=dash))
+    for name, pts in mix.items():
+        pts.sort()
+        series.insert(0, dict(x=[p[0] for p in pts], acc=[p[1] for p in pts], lo=[p[2] for p in pts],
+                              hi=[p[3] for p in pts], n=[p[4] for p in pts], color=viz.SLEEP_COLOR, width=2.6,
+                              label=f"{name}: one model, N chosen at test time", custom=[[name, p[0], deepest] for p in pts]))
+    return series, refs
+
+
+def open_controls(entries, depths) -> None:
+    st.markdown("### Open a setting in the timeline")
+    names = [e.name for e in entries if e.ok]
+    if ss.get(lab.OPEN_CKPT) not in names:
+        ss[lab.OPEN_CKPT] = ss.get(lab.CKPT) if ss.get(lab.CKPT) in names else names[0]
+    if ss.get(lab.OPEN_N) not in lab.PASS_CHOICES:
+        ss[lab.OPEN_N] = 4
+    if ss.get(lab.OPEN_DEPTH) not in depths:
+        ss[lab.OPEN_DEPTH] = depths[-1]
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    row.selectbox("Checkpoint", names, key=lab.OPEN_CKPT, width=230)
+    row.selectbox("N", lab.PASS_CHOICES, key=lab.OPEN_N, width=90)
+    row.selectbox("Depth t", depths, key=lab.OPEN_DEPTH, width=100)
+    row.button("Open in timeline", icon=":material/timeline:", type="primary", on_click=_open_selected,
+               key="sm_open")
+    st.caption("Or click any point of the charts above to fill these in.")
+    if ss.pop("_goto_timeline", False):
+        st.switch_page(lab.PAGES["timeline"])
+
+
+def main() -> None:
+    st.title("Sleep more, think deeper")
+    st.caption("Accuracy on fresh inputs the models never saw in training, measured live (and cached). Shaded bands "
+               "are Wilson 95% intervals: where two bands overlap, the difference may be noise.")
+    entry, entries, err = lab.selected_entry()
+    if err:
+        st.info(err, icon=":material/folder_off:")
+        return
+    todo = jobs(entries)
+    if not todo:
+        st.info("No Rule 110 checkpoints to compare here yet. Train some with `python -m sleepcore.train`.",
+                icon=":material/school:")
+        return
+    task = lab.load_model(todo[0][1])[2]
+    depths = list(task.depths)
+
+    c1, c2, c3 = st.columns([2, 1, 2], vertical_alignment="bottom")
+    samples = c1.select_slider("Inputs per depth", SAMPLE_CHOICES, key=lab.EVAL_SAMPLES, persist_state="session",
+                               help="More inputs: narrower bands, slower first measurement (then cached).")
+    seed = c2.number_input("Evaluation seed", 0, 10_000, key=lab.EVAL_SEED, persist_state="session")
+    if not (isinstance(ss.get(lab.EVAL_DEPTHS), (list, tuple)) and len(ss[lab.EVAL_DEPTHS]) == 2
+            and all(d in depths for d in ss[lab.EVAL_DEPTHS])):
+        ss[lab.EVAL_DEPTHS] = (depths[-2], depths[-1]) if len(depths) > 1 else (depths[0], depths[0])
+    lo_d, hi_d = c3.select_slider("Depths pooled in the N chart", depths, key=lab.EVAL_DEPTHS,
+                                  persist_state="session", help="Shallow questions are easy for every model; "
+                                  "the differences live at the deepest t.")
+    missing = [k for k in ("evicted", "kept") if k not in lab.baselines(entries)]
+    if missing:
+        st.caption("ⓘ Baseline(s) not found yet: " + ", ".join(BASELINE_STYLE[k][0] for k in missing)
+                   + ". They appear here as soon as their checkpoints are in the checkpoints folder.")
+
+    results = evaluate_all(todo, int(samples), int(seed))
+    chance = lab.chance_for(json.dumps(task.config(), sort_keys=True), int(samples), int(seed))
+    pooled = [d for d in depths if lo_d <= d <= hi_d]
+
+    left, right = st.columns([1, 1], gap="large")
+    with left:
+        st.markdown(f"### Accuracy against N (t = {lo_d}–{hi_d})" if lo_d != hi_d else f"### Accuracy against N (t = {lo_d})")
+        series, refs = passes_series(todo, results, pooled, hi_d)
+        ch = sum(chance[d] for d in pooled) / len(pooled)
+        fig = viz.accuracy_figure(series, "sleep passes N", chance={"x": list(TEST_TIME_N), "acc": [ch] * len(TEST_TIME_N)},
+                                  refs=refs, x_log2=True)
+        st.plotly_chart(fig, key="sm_by_n", on_select=lambda: _open_clicked("sm_by_n"), selection_mode="points",
+                        config={"displayModeBar": False})
+        st.caption("Purple line: one model trained with N drawn from {1, 2, 4}, run here at each N (N = 8 is beyond "
+                   "anything it trained on). Dots: models trained with a single N. Horizontal lines: references. "
+                   "Look for: does accuracy on deep questions climb with N?")
+    with right:
+        st.markdown("### Accuracy against depth t")
+        fig = viz.accuracy_figure(depth_series(todo, results, depths), "depth t (automaton steps)",
+                                  chance={"x": depths, "acc": [chance[d] for d in depths]})
+        st.plotly_chart(fig, key="sm_by_depth", on_select=lambda: _open_clicked("sm_by_depth"),
+                        selection_mode="points", config={"displayModeBar": False})
+        st.caption("Each model at the N it was trained with. Every line starts near 1 for shallow t; look at where "
+                   "each one starts to fall as the question needs more steps of computation.")
+    open_controls(entries, depths)
+    with st.expander("The numbers"):
+        rows = [{"checkpoint": e.name, "N": n, "role": role, **{f"t={d}": round(results[(e.name, n)][d][0] /
+                 max(1, results[(e.name, n)][d][1]), 3) for d in depths}}
+                for role, e, n in todo if (e.name, n) in results]
+        st.dataframe(rows, hide_index=True)
+        st.caption(f"{samples} held-out inputs per depth, evaluation seed {seed}; chance = always answering the "
+                   f"most common answer at that depth.")
+
+
+main()
