@@ -79,9 +79,9 @@ def load(name: str, passes: int | None = None) -> dict | None:
 # --------------------------------------------------------------------------- tiny SVG line plot
 def svg_plot(series: list[tuple[str, str, list[float], list[float], list[tuple[float, float]] | None]],
              xlabel: str, ylabel: str, xticks: list[float], chance: list[float] | None = None,
-             width: int = 640, height: int = 360, ymin: float = 0.4, ymax: float = 1.0) -> str:
+             width: int = 760, height: int = 360, ymin: float = 0.4, ymax: float = 1.0) -> str:
     """series: (label, colour, xs, ys, ci or None). Returns an SVG document."""
-    left, right, top, bottom = 56, 170, 16, 44
+    left, right, top, bottom = 56, 250, 16, 44
     pw, ph = width - left - right, height - top - bottom
     x0, x1 = min(xticks), max(xticks)
 
