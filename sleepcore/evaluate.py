@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         task = task_from_config(cfg.get("task") or {})
     except (CheckpointError, ValueError) as e:
         _fail(str(e))
+    if task.vocab_size != model.cfg.vocab_size or task.window != model.sleep_cfg.window:
+        _fail(f"the checkpoint's task {task!r} (vocabulary {task.vocab_size}, window L={task.window}) does not fit "
+              f"its model (vocabulary {model.cfg.vocab_size}, window L={model.sleep_cfg.window})")
     torch.set_num_threads(max(1, torch.get_num_threads()))
     res = evaluate_model(model, task, args.samples, args.seed, args.passes, per_depth=args.per_depth)
     res["checkpoint"] = str(args.checkpoint)

@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .config import ModelConfig, SleepConfig
+from .config import ConfigError, ModelConfig, SleepConfig
 from .layers import Block, FastWeightMixer, RMSNorm, WindowAttention
 from .ops import fast_weight_trajectory
 from .state import FastWeights, KVCache, Memory
@@ -74,7 +74,6 @@ class SleepingHybrid(nn.Module):
         super().__init__()
         sleep = sleep or SleepConfig()
         if sleep.window > cfg.max_window:
-            from .config import ConfigError
             raise ConfigError(f"window L={sleep.window} exceeds the model's max_window={cfg.max_window}; "
                               f"raise max_window or shrink the window")
         self.cfg, self.sleep_cfg = cfg, sleep

@@ -202,7 +202,7 @@ def test_non_finite_weights(folder, bad):
 @pytest.mark.parametrize("keep", [0, 5, 9, 200, -7])
 def test_truncated_weights(folder, keep):
     data = (folder / MODEL_FILE).read_bytes()
-    (folder / MODEL_FILE).write_bytes(data[:keep] if keep >= 0 else data[:keep])
+    (folder / MODEL_FILE).write_bytes(data[:keep])  # the first `keep` bytes, or all but the last -keep
     assert_refused(folder, MODEL_FILE, "safetensors")
 
 

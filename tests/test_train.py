@@ -8,6 +8,7 @@ machine), and every run is a few dozen steps of a 16-wide model on 7-token seque
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -83,7 +84,7 @@ def test_smoke_training_learns_and_writes_a_loadable_checkpoint(tmp_path):
     out = tmp_path / "run"
     model, records = run(out, steps=50, ckpt_every=25)
     loss = [r["loss"] for r in records if "loss" in r]
-    assert len(loss) == 50 and all(map(lambda x: x == x, loss))
+    assert len(loss) == 50 and all(math.isfinite(x) for x in loss)
     first, last = sum(loss[:5]) / 5, sum(loss[-5:]) / 5
     assert last < 0.9 * first, (first, last)
 
@@ -188,6 +189,31 @@ def test_a_kill_between_the_checkpoint_files_still_resumes_exactly(tmp_path, mon
     run(tmp_path / "b", steps=12, ckpt_every=4)
     assert losses(tmp_path / "b") == losses(tmp_path / "a")
     assert torch.equal(out_logits(load_checkpoint(tmp_path / "b")[0]), out_logits(load_checkpoint(tmp_path / "a")[0]))
+
+
+def test_resume_from_a_state_written_before_weights_moved_into_it(tmp_path, monkeypatch):
+    """Runs saved by the earlier layout (train_state.safetensors = optimiser only, step in the JSON,
+    weights in model.safetensors) still resume exactly."""
+    from safetensors.torch import load_file, save_file
+    run(tmp_path / "a", steps=8, ckpt_every=4)
+    calls = {"n": 0}
+    orig = T.exact_accuracy
+
+    def crash_on_5th(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise Crash()
+        return orig(*a, **k)
+
+    monkeypatch.setattr(T, "exact_accuracy", crash_on_5th)
+    with pytest.raises(Crash):
+        run(tmp_path / "b", steps=8, ckpt_every=4)
+    monkeypatch.undo()
+    state = load_file(str(tmp_path / "b" / STATE_FILE))
+    (tmp_path / "b" / STATE_FILE).unlink()
+    save_file({k: v for k, v in state.items() if not k.startswith(T.WEIGHTS_PREFIX)}, str(tmp_path / "b" / STATE_FILE))
+    run(tmp_path / "b", steps=8, ckpt_every=4)
+    assert losses(tmp_path / "b") == losses(tmp_path / "a")
 
 
 def _cli(out: Path, steps: int) -> list[str]:
