@@ -16,9 +16,10 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pages import lab  # noqa: E402  (after the path fix above)
+from pages import lab
 
-st.set_page_config(page_title="Sleep Lab", page_icon="🌙", layout="wide", initial_sidebar_state="expanded")
+st.set_page_config(page_title="Sleep Lab", page_icon=":material/bedtime:", layout="wide",
+                   initial_sidebar_state="expanded")
 st.markdown(
     """<style>
     .block-container {padding-top: 3.2rem; padding-bottom: 2rem; max-width: 1400px;}
@@ -31,11 +32,9 @@ st.markdown(
 )
 
 lab.init_state()
-print("RUN", dict((k, st.session_state.get(k)) for k in ("ckpt", "passes")), file=sys.stderr)
 
 
 def _on_checkpoint_change() -> None:
-    import traceback; traceback.print_stack()
     """A new model starts at the N it was trained with, at the first step."""
     entries = lab.catalog() if lab.checkpoints_dir().is_dir() else []
     entry = lab.find(entries, st.session_state.get(lab.CKPT))
@@ -46,7 +45,7 @@ def _on_checkpoint_change() -> None:
 
 def sidebar() -> None:
     with st.sidebar:
-        st.markdown("## 🌙 Sleep Lab")
+        st.markdown("## :material/bedtime: Sleep Lab")
         st.caption("A model that *sleeps*: at every window boundary it re-reads the window N times, writing it into "
                    "its fast weights S, before the attention cache is thrown away.")
         try:
@@ -67,7 +66,6 @@ def sidebar() -> None:
                      format_func=lambda n: n if lab.find(entries, n).ok else f"⚠ {n}",
                      help="Folders in the checkpoints folder. Each was trained on one task with one N.")
         entry = lab.find(entries, st.session_state[lab.CKPT])
-        print("AFTER SELECT", st.session_state[lab.CKPT], st.session_state[lab.PASSES], file=sys.stderr)
         if not entry.ok:
             st.error(entry.description, icon=":material/error:")
         else:
@@ -80,6 +78,13 @@ def sidebar() -> None:
         warning = lab.passes_warning(entry, st.session_state[lab.PASSES]) if entry.ok else None
         if warning:
             st.warning(warning, icon=":material/bedtime_off:")
+        seed = st.session_state.get(lab.SEED)
+        if not isinstance(seed, int) or not 0 <= seed <= lab.MAX_SEED:
+            st.error(f"Sample seed {seed!r} is out of range; seeds are whole numbers 0..{lab.MAX_SEED}. "
+                     f"Reset to 0.")
+            st.session_state[lab.SEED] = 0
+        st.number_input("Sample seed", min_value=0, max_value=lab.MAX_SEED, step=1, key=lab.SEED,
+                        help="Which held-out input the timeline shows (inputs the model never saw in training).")
         st.markdown(lab.legend_html(), unsafe_allow_html=True)
 
 

@@ -38,29 +38,29 @@ def free_port() -> int:
 def streamlit_server(timeout: float = 60.0):
     """Yield the URL of a fresh `streamlit run app.py`; stop it afterwards."""
     port = free_port()
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-                             *SERVER_FLAGS], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + timeout
-    try:
-        while True:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read().strip() == b"ok":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                log.seek(0)
-                raise RuntimeError(f"streamlit did not start:\n{log.read().decode(errors='replace')[-3000:]}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+                                 str(port), *SERVER_FLAGS], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + timeout
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            while True:
+                try:
+                    if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read().strip() == b"ok":
+                        break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.time() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"streamlit did not start:\n{log.read().decode(errors='replace')[-3000:]}")
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 @contextmanager
@@ -97,6 +97,25 @@ def snap(page, name: str, height: int) -> Path:
     return path
 
 
+def click(page, key: str) -> None:
+    """Click the button placed with this key (Streamlit marks it with the class st-key-<key>) once the app
+    is idle, so no stale copy of it is on the page."""
+    wait_idle(page)
+    page.locator(f".st-key-{key} button:visible").click()
+
+
+def press(page, slider: str, *keys: str) -> None:
+    """Move a slider with the keyboard once the app is idle."""
+    from playwright.sync_api import expect
+
+    wait_idle(page)
+    handle = page.get_by_role("slider", name=slider)
+    expect(handle).to_have_count(1)  # a rerun can briefly show the stale copy beside the new one
+    handle.focus()
+    for k in keys:
+        handle.press(k)
+
+
 def timed(label: str, action, check) -> float:
     t0 = time.perf_counter()
     action()
@@ -122,20 +141,19 @@ def main(argv: list[str] | None = None) -> int:
         wait_idle(page)
         print(f"first render: {time.perf_counter() - t0:.2f} s")
         for k in range(5):
-            timed(f"step forward {k + 1}", lambda: page.get_by_role("button", name="Forward").click(),
+            timed(f"step forward {k + 1}", lambda: click(page, "tl_fwd"),
                   lambda k=k: expect(page.get_by_text(f"window 1, wake token {k + 2} of 17")).to_be_visible())
         snap(page, "timeline-wake", args.height)
-        timed("jump to the first sleep pass", lambda: page.get_by_role("button", name="Next sleep / eviction").click(),
+        timed("jump to the first sleep pass", lambda: click(page, "tl_next_sleep"),
               lambda: expect(page.get_by_text("window 1 asleep: pass 2 of 4")).to_be_visible())
-        timed("step to sleep pass 3", lambda: page.get_by_role("button", name="Forward").click(),
+        timed("step to sleep pass 3", lambda: click(page, "tl_fwd"),
               lambda: expect(page.get_by_text("window 1 asleep: pass 3 of 4")).to_be_visible())
         snap(page, "timeline", args.height)
-        slider = page.get_by_role("slider", name="Sleep passes N")
-        timed("new N (4 -> 8), first sleep of it", lambda: (slider.focus(), slider.press("End")),
+        timed("new N (4 -> 8), first sleep of it", lambda: press(page, "Sleep passes N", "End"),
               lambda: expect(page.get_by_text("window 1 asleep: pass 3 of 8")).to_be_visible())
-        timed("back to N = 4", lambda: (slider.focus(), slider.press("ArrowLeft"), slider.press("ArrowLeft")),
+        timed("back to N = 4", lambda: press(page, "Sleep passes N", "ArrowLeft", "ArrowLeft"),
               lambda: expect(page.get_by_text("window 1 asleep: pass 3 of 4")).to_be_visible())
-        page.get_by_role("button", name="End").click()
+        click(page, "tl_last")
         expect(page.get_by_text("prediction window, wake token 1 of 1")).to_be_visible()
         snap(page, "timeline-prediction", args.height)
 

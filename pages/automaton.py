@@ -51,6 +51,17 @@ def _open_in_timeline(entry_name: str | None, passes: int | None, t: int) -> Non
         ss[lab.PASSES] = passes
 
 
+CELL_CSS = """<style>
+[class*="st-key-ca_cell_"] button {width: 40px; min-width: 40px; height: 40px; min-height: 40px; padding: 0;
+    border-radius: 4px; border: 1.5px solid #1F2A44; font-size: 11px; box-shadow: none;}
+[class*="st-key-ca_cell_"] button[kind="secondary"], [class*="st-key-ca_cell_"] button[kind="secondary"]:hover
+    {background: #FBF8F1; color: #8A8F98;}
+[class*="st-key-ca_cell_"] button[kind="primary"], [class*="st-key-ca_cell_"] button[kind="primary"]:hover
+    {background: #1F2A44; color: #FBF8F1; border-color: #1F2A44;}
+[class*="st-key-ca_cell_"] button:hover {outline: 2px solid #E69F00;}
+</style>"""
+
+
 def rule_html(rule: int) -> str:
     """Wolfram's rule icon: the 8 neighbourhoods and the cell each one produces."""
     cell = ('<span style="display:inline-block;width:11px;height:11px;margin:0 1px;border:1px solid #1F2A44;'
@@ -61,12 +72,14 @@ def rule_html(rule: int) -> str:
         out = (rule >> pattern) & 1
         top = "".join(cell.format("#1F2A44" if b else "#FBF8F1") for b in bits)
         bottom = cell.format("#1F2A44" if out else "#FBF8F1")
-        parts.append(f'<div style="display:inline-block;text-align:center;margin-right:10px">{top}<br>{bottom}</div>')
-    return f'<div style="line-height:13px;padding:4px 0 2px 0">{"".join(parts)}</div>'
+        parts.append(f'<div style="display:flex;flex-direction:column;align-items:center;gap:2px">'
+                     f'<div style="white-space:nowrap;line-height:0">{top}</div>'
+                     f'<div style="line-height:0">{bottom}</div></div>')
+    return f'<div style="display:flex;flex-wrap:wrap;gap:10px;padding:6px 0 4px 0">{"".join(parts)}</div>'
 
 
 def controls(max_t: int) -> tuple[int, list[int], int]:
-    c1, c2, c3 = st.columns([1, 2, 2], vertical_alignment="bottom", gap="medium")
+    c1, c2, c3 = st.columns([1.1, 3, 1.8], vertical_alignment="bottom", gap="medium")
     if not isinstance(ss.get(lab.CA_RULE), int) or not 0 <= ss[lab.CA_RULE] <= 255:
         st.error(f"Rule {ss.get(lab.CA_RULE)!r} is not a Wolfram rule number (0..255); reset to 110.")
         ss[lab.CA_RULE] = 110
@@ -80,12 +93,14 @@ def controls(max_t: int) -> tuple[int, list[int], int]:
     t = c3.slider("Steps t", 1, max_t, key=lab.CA_T, persist_state="session",
                   help="How many updates to run; the models were trained for t up to "
                        f"{max_t}.")
-    st.markdown("**Initial state**: click a cell to flip it.")
+    st.markdown(CELL_CSS, unsafe_allow_html=True)
+    st.markdown("**Initial state** (row 0): click a cell to flip it. The models are asked about cell 0.")
     cells = _cells()
-    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    row = st.container(horizontal=True, gap="xsmall", vertical_alignment="center")
     for j, c in enumerate(cells):
-        row.button("■" if c else "□", key=f"ca_cell_{j}", on_click=_toggle, args=(j,),
-                   type="primary" if c else "secondary", help=f"cell {j}: {c} (click to flip)")
+        row.button(str(j), key=f"ca_cell_{j}", on_click=_toggle, args=(j,), type="primary" if c else "secondary",
+                   help=f"cell {j} is {c}: click to flip")
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
     row.button("Random", icon=":material/casino:", on_click=_randomise, key="ca_random")
     row.button("One cell", icon=":material/filter_1:", on_click=_set_cells,
                args=([1 if j == WIDTH - 1 else 0 for j in range(WIDTH)],), key="ca_single")
@@ -107,16 +122,15 @@ def main() -> None:
     st.caption("Rule 110 is Turing complete: no shortcut is known, so predicting a cell t steps ahead takes about t "
                "steps of computation. The models only ever answer *cell 0 after t steps*, but on a ring cell j is "
                "cell 0 of the state rotated by j, so we can ask them for every cell of the diagram at once.")
-    entry, entries, err = lab.selected_entry()
+    _, entries, err = lab.selected_entry()
     rule, cells, t = controls(model_max_t(entries))
     truth = lab.true_diagram(cells, rule, t)
 
     by_n = lab.pick_by_passes(entries, rule=rule) if not err else {}
     cols = st.columns(1 + max(3, len(by_n)), gap="small")
     with cols[0]:
-        st.plotly_chart(viz.spacetime_figure(truth.astype(float), "True diagram", height=330), key="ca_true",
-                        config={"displayModeBar": False})
-        st.caption("Computed exactly by the rule.")
+        lab.chart(viz.spacetime_figure(truth.astype(float), "True diagram (rows = time)", cell=13, x_title=""),
+                  key="ca_true")
     if err:
         cols[1].info(err, icon=":material/folder_off:")
         return
@@ -129,7 +143,7 @@ def main() -> None:
     for col, (n, e) in zip(cols[1:], by_n.items()):
         with col:
             try:
-                model, cfg, task = lab.load_model(e)
+                task = lab.load_model(e)[2]
                 if t not in task.depths or task.width != WIDTH:
                     raise lab.LabError(f"`{e.name}` answers t in {task.depths[0]}..{task.depths[-1]} for width "
                                        f"{task.width}; this diagram needs t = {t}, width {WIDTH}.")
@@ -143,18 +157,19 @@ def main() -> None:
             right = int((~wrong[1:]).sum())
             total = wrong[1:].size
             title = f"N = {n}: {right}/{total} right"
-            st.plotly_chart(viz.spacetime_figure(probs, title, wrong=wrong, truth=truth, height=330, show_y=False),
-                            key=f"ca_pred_{n}", config={"displayModeBar": False})
-            st.caption(f"`{e.name}` at N = {n}. Shade = the model's p(1); "
-                       f"<span style='color:{viz.WRONG_COLOR}'>outlined</span> = wrong.", unsafe_allow_html=True)
-    acc = st.container(horizontal=True, gap="medium")
-    st.caption("Row 0 is given; every other cell is a separate question the model answers after sleeping on the "
-               "rotated state. Cells far down (large t) need the most computation: that is where more sleep helps.")
+            lab.chart(viz.spacetime_figure(probs, title, wrong=wrong, truth=truth, cell=13, x_title=""),
+                      key=f"ca_pred_{n}")
+    models = ", ".join(f"`{e.name}` at N = {n}" for n, e in by_n.items())
+    st.caption(f"Row 0 is given; every other cell is a separate question a model answers after sleeping on the rotated "
+               f"state. Shade = the model's p(1); <span style='color:{viz.WRONG_COLOR}'><b>outlined</b></span> = "
+               f"wrong. "
+               f"Cells far down (large t) need the most computation: that is where more sleep helps. Models: {models}.",
+               unsafe_allow_html=True)
     names = {n: e.name for n, e in by_n.items()}
     default = ss.get(lab.CKPT) if ss.get(lab.CKPT) in names.values() else next(iter(names.values()))
     target = next((n for n, name in names.items() if name == default), next(iter(names)))
-    acc.button(f"Open this state in the timeline ({names[target]}, t = {t})", icon=":material/timeline:",
-               key="ca_open", on_click=_open_in_timeline, args=(names[target], target, t))
+    st.button(f"Open this state in the timeline ({names[target]}, t = {t})", icon=":material/timeline:",
+              key="ca_open", on_click=_open_in_timeline, args=(names[target], target, t))
     if ss.get("ca_open"):
         st.switch_page(lab.PAGES["timeline"])
 

@@ -1,8 +1,9 @@
 """Glue between the pages and `sleepcore`: session-state keys, one init function, the checkpoint
 catalog, and the cached loaders and computations every page shares.
 
-Caching (STYLE habit 9): `load_model` is an `st.cache_resource` shared by every user, so the model is
-only ever read (each trace runs on a fresh memory); per-user settings live in `st.session_state`.
+Caching (STYLE habit 9): models are loaded by `_load`, an `st.cache_resource` shared by every user, so
+a model is only ever read (each trace runs on a fresh memory); per-user settings live in
+`st.session_state`.
 Computed traces, diagrams and accuracies are `st.cache_data` functions whose arguments are every
 input they read, including the checkpoint's modification time, so a retrained checkpoint is never
 served stale.
@@ -25,7 +26,7 @@ import torch
 from sleepcore.checkpoint import CONFIG_FILE, MODEL_FILE, CheckpointError, load_checkpoint, read_config
 from sleepcore.config import ConfigError
 from sleepcore.evaluate import EVAL_SEED_OFFSET, predict, wilson
-from sleepcore.tasks import Batch, IGNORE, evolve, task_from_config
+from sleepcore.tasks import IGNORE, Batch, evolve, task_from_config
 from sleepcore.tasks.automaton import first_cell_after
 from sleepcore.timeline import Timeline, trace_sample
 
@@ -45,7 +46,7 @@ CKPT = "ckpt"                  # selected checkpoint: folder name
 SEED = "seed"                  # sample seed of the timeline
 PASSES = "passes"              # N, sleep passes per consolidation window
 DEPTH = "depth"                # t of the timeline's sample
-CUSTOM_STATE = "custom_state"  # (cells tuple, t) sent from the automaton page, or None
+CUSTOM_STATE = "custom_state"  # initial cells (tuple) sent from the automaton page, or None
 STEP = "step"                  # scrubber position (index into Timeline.steps)
 STEP_OBJ = "step_obj"          # the Step shown last (to keep the place when N or the sample changes)
 TL_KEY = "tl_key"              # identity of the timeline shown last
@@ -55,6 +56,8 @@ CA_RULE, CA_CELLS, CA_T = "ca_rule", "ca_cells", "ca_t"
 EVAL_SAMPLES, EVAL_SEED, EVAL_DEPTHS = "eval_samples", "eval_seed", "eval_depths"
 OPEN_CKPT, OPEN_N, OPEN_DEPTH = "open_ckpt", "open_n", "open_depth"
 
+SIDEBAR_KEYS = (CKPT, PASSES, SEED)
+
 MAX_SEED = 2**31 - 1
 PASS_CHOICES = [1, 2, 3, 4, 6, 8]
 SPEEDS = {"slow": 1.0, "normal": 0.5, "fast": 0.25}      # seconds per step while playing
@@ -62,14 +65,21 @@ DEFAULT_CELLS = (0, 0, 0, 1, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 0, 1)
 
 
 def init_state() -> None:
-    """Give every session-state key its default (once per session)."""
+    """Give every session-state key its default if it has none yet (called at the top of every run)."""
     defaults: dict[str, Any] = {
         SEED: 0, DEPTH: 6, PASSES: None, CUSTOM_STATE: None, STEP: 0, STEP_OBJ: None, TL_KEY: None,
         PLAYING: False, SPEED: "normal", CA_RULE: 110, CA_CELLS: DEFAULT_CELLS, CA_T: 8,
-        EVAL_SAMPLES: 100, EVAL_SEED: 0, EVAL_DEPTHS: (7, 8),
+        EVAL_SAMPLES: 50, EVAL_SEED: 0, EVAL_DEPTHS: (7, 8),
     }
     for k, v in defaults.items():
         st.session_state.setdefault(k, v)
+    # The sidebar's widgets live in app.py, before st.navigation. Streamlit 1.67 gave them a new widget
+    # id on the first rerun (the first run executes before the page is known), which reset the
+    # checkpoint picker to its first option. Re-assigning the value makes it a user value that a
+    # widget with a new id starts from.
+    for k in SIDEBAR_KEYS:
+        if k in st.session_state:
+            st.session_state[k] = st.session_state[k]
 
 
 class LabError(Exception):
@@ -192,15 +202,24 @@ def find(entries: list[Entry], name: str | None) -> Entry | None:
 
 
 def pick_by_passes(entries: list[Entry], rule: int = 110) -> dict[int, Entry]:
-    """For N = 1, 2, 4: the first readable hybrid trained with exactly that N for this rule (seed 0 first)."""
+    """Per trained N: the first hybrid trained with exactly that N for this rule that loads (seed 0 first)."""
     out: dict[int, Entry] = {}
     ranked = sorted((e for e in entries if e.ok and e.hybrid and e.rule == rule and e.eviction == "hard"),
                     key=lambda e: (e.seed, len(e.name), e.name))
     for e in ranked:
         ns = e.trained_passes
-        if len(ns) == 1 and ns[0] not in out:
+        if len(ns) == 1 and ns[0] not in out and loads(e):
             out[ns[0]] = e
     return dict(sorted(out.items()))
+
+
+def loads(entry: Entry) -> bool:
+    """Whether a checkpoint loads (cached, so asking twice costs nothing)."""
+    try:
+        load_model(entry)
+        return True
+    except LabError:
+        return False
 
 
 def baselines(entries: list[Entry], rule: int = 110) -> dict[str, Entry]:
@@ -258,7 +277,7 @@ def custom_sample(task, cells: list[int], t: int) -> Batch:
 @st.cache_data(show_spinner=False, max_entries=512)
 def timeline_for(path: str, mtime: float, seed: int, depth: int, passes: int, custom: tuple | None = None) -> Timeline:
     """The traced timeline of one sample (cached by every input, the checkpoint's mtime included)."""
-    model, cfg, task = _load(path, mtime)
+    model, _, task = _load(path, mtime)
     return trace_sample(model, task, sample_for(task, seed, depth, custom), passes)
 
 
@@ -286,7 +305,7 @@ def diagram_predictions(model, task, cells: list[int], t: int, passes: int) -> n
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def diagram_for(path: str, mtime: float, cells: tuple, t: int, passes: int) -> np.ndarray:
-    model, cfg, task = _load(path, mtime)
+    model, _, task = _load(path, mtime)
     return diagram_predictions(model, task, list(cells), t, passes)
 
 
@@ -299,7 +318,7 @@ def eval_batches(task, samples: int, seed: int) -> dict[int, Batch]:
 @st.cache_data(show_spinner=False, max_entries=512)
 def accuracy_for(path: str, mtime: float, passes: int, samples: int, seed: int) -> dict[int, tuple[int, int]]:
     """{depth: (correct, n)} exact-match on `samples` fresh held-out inputs per depth."""
-    model, cfg, task = _load(path, mtime)
+    model, _, task = _load(path, mtime)
     with torch.inference_mode():
         return {d: (int(predict(model, b.tokens, b.targets, passes).sum()), len(b))
                 for d, b in eval_batches(task, samples, seed).items()}
@@ -326,6 +345,12 @@ def true_diagram(cells, rule: int, t: int, boundary: str = "periodic") -> np.nda
 
 
 # ---------------------------------------------------------------------------- page helpers
+def chart(fig, key: str, **kwargs):
+    """Place a plotly figure exactly as `sleepcore.viz` drew it (no Streamlit theme, no toolbar)."""
+    return st.plotly_chart(fig, key=key, theme=None, config={"displayModeBar": False, "displaylogo": False},
+                           **kwargs)
+
+
 def selected_entry() -> tuple[Entry | None, list[Entry], str | None]:
     """(selected entry, all entries, error message) for the pages."""
     try:
@@ -341,7 +366,7 @@ def selected_entry() -> tuple[Entry | None, list[Entry], str | None]:
 
 def require_model():
     """(entry, model, config, task) of the sidebar's checkpoint; otherwise explain and stop the page."""
-    entry, entries, err = selected_entry()
+    entry, _, err = selected_entry()
     if err:
         st.info(err, icon=":material/folder_off:")
         st.stop()

@@ -13,9 +13,14 @@ from sleepcore import viz
 
 ss = st.session_state
 TEST_TIME_N = (1, 2, 4, 8)
-SAMPLE_CHOICES = [50, 100, 200, 500, 1000]
-BASELINE_STYLE = {"evicted": ("attention only, cache evicted", "#6B7280", "dash"),
-                  "kept": ("attention only, cache kept (no memory limit)", "#111111", "dot")}
+SAMPLE_CHOICES = [25, 50, 100, 200, 500, 1000]
+BASELINE_STYLE = {"evicted": ("attention, cache evicted", "#6B7280", "dash"),
+                  "kept": ("attention, cache kept", "#111111", "dot")}
+
+
+def short(name: str) -> str:
+    """Legend names without the task prefix every checkpoint shares ("rule110-n4" -> "n4")."""
+    return name.removeprefix("rule110-")
 
 
 def _open(ckpt: str, n: int, depth: int) -> None:
@@ -54,6 +59,16 @@ def jobs(entries) -> list[tuple[str, lab.Entry, int]]:
     return out
 
 
+def first_loadable_task(todo):
+    """The task of the first checkpoint that loads (they all share it), or None."""
+    for _, e, _ in todo:
+        try:
+            return lab.load_model(e)[2]
+        except lab.LabError:
+            continue
+    return None
+
+
 def evaluate_all(todo, samples: int, seed: int) -> dict[tuple[str, int], dict[int, tuple[int, int]]]:
     results = {}
     bar = st.progress(0.0, text="Measuring accuracy on fresh inputs…")
@@ -61,7 +76,7 @@ def evaluate_all(todo, samples: int, seed: int) -> dict[tuple[str, int], dict[in
         bar.progress(k / len(todo), text=f"Measuring `{e.name}` at N = {n} ({k + 1}/{len(todo)})…")
         try:
             results[(e.name, n)] = lab.accuracy_for(e.path, e.mtime, n, samples, seed)
-        except Exception as ex:  # a broken checkpoint must not take the page down; it is named instead
+        except (lab.LabError, ValueError, RuntimeError, OSError, KeyError) as ex:  # name it, keep the page
             st.warning(f"Could not evaluate `{e.name}` at N = {n}: {ex}")
     bar.empty()
     return results
@@ -73,17 +88,15 @@ def depth_series(todo, results, depths) -> list[dict]:
         if role == "mix" and n != e.default_passes or (e.name, n) not in results:
             continue
         counts = results[(e.name, n)]
-        acc, lo, hi, ns = [], [], [], []
-        for d in depths:
-            a, l_, h_, m = lab.summary(counts, [d])
-            acc.append(a), lo.append(l_), hi.append(h_), ns.append(m)
+        acc, lo, hi, ns = (list(v) for v in zip(*(lab.summary(counts, [d]) for d in depths)))
         if role == "baseline":
             label, color, dash = BASELINE_STYLE["kept" if e.eviction == "none" else "evicted"]
         else:
-            label = f"{e.name} (N = {n})" + (", trained on N∈{1,2,4}" if role == "mix" else "")
+            label = f"{short(e.name)} (N = {n})"
             color, dash = viz.passes_color(n), ("dash" if e.seed or role == "mix" else "solid")
         series.append(dict(x=list(depths), acc=acc, lo=lo, hi=hi, n=ns, label=label, color=color, dash=dash,
-                           width=1.4 if e.seed else 2.4, custom=[[e.name, n, d] for d in depths]))
+                           width=1.4 if e.seed or role == "mix" else 2.4, band=not (e.seed or role == "mix"),
+                           custom=[[e.name, n, d] for d in depths]))
     return series
 
 
@@ -97,11 +110,13 @@ def passes_series(todo, results, depths, deepest) -> tuple[list[dict], list[dict
         if role == "mix":
             mix.setdefault(e.name, []).append((n, a, lo, hi, m))
         elif role == "trained":
-            series.append(dict(x=[n], acc=[a], lo=[lo], hi=[hi], n=[m], label=f"{e.name} (trained N = {n})",
+            series.append(dict(x=[n], acc=[a], lo=[lo], hi=[hi], n=[m], label=f"{short(e.name)} (trained, N = {n})",
                                color=viz.passes_color(n), marker=11 if not e.seed else 8,
+                               offset=0.12 if not e.seed else 0.24,
                                symbol="circle" if not e.seed else "diamond", custom=[[e.name, n, deepest]]))
             if n == 1 and not e.seed:
-                refs.append(dict(label="no-sleep hybrid (N = 1)", acc=a, lo=lo, hi=hi, color=viz.WAKE_COLOR, dash="dash"))
+                refs.append(dict(label="no-sleep hybrid (N = 1)", acc=a, lo=lo, hi=hi, color=viz.WAKE_COLOR,
+                                 dash="dash"))
         else:
             label, color, dash = BASELINE_STYLE["kept" if e.eviction == "none" else "evicted"]
             refs.append(dict(label=label, acc=a, lo=lo, hi=hi, color=color, dash=dash))
@@ -109,7 +124,8 @@ def passes_series(todo, results, depths, deepest) -> tuple[list[dict], list[dict
         pts.sort()
         series.insert(0, dict(x=[p[0] for p in pts], acc=[p[1] for p in pts], lo=[p[2] for p in pts],
                               hi=[p[3] for p in pts], n=[p[4] for p in pts], color=viz.SLEEP_COLOR, width=2.6,
-                              label=f"{name}: one model, N chosen at test time", custom=[[name, p[0], deepest] for p in pts]))
+                              label=f"{short(name)} at test-time N",
+                              custom=[[name, p[0], deepest] for p in pts]))
     return series, refs
 
 
@@ -137,7 +153,7 @@ def main() -> None:
     st.title("Sleep more, think deeper")
     st.caption("Accuracy on fresh inputs the models never saw in training, measured live (and cached). Shaded bands "
                "are Wilson 95% intervals: where two bands overlap, the difference may be noise.")
-    entry, entries, err = lab.selected_entry()
+    _, entries, err = lab.selected_entry()
     if err:
         st.info(err, icon=":material/folder_off:")
         return
@@ -146,12 +162,17 @@ def main() -> None:
         st.info("No Rule 110 checkpoints to compare here yet. Train some with `python -m sleepcore.train`.",
                 icon=":material/school:")
         return
-    task = lab.load_model(todo[0][1])[2]
+    task = first_loadable_task(todo)
+    if task is None:
+        st.error("None of the Rule 110 checkpoints could be loaded; the sidebar says what is wrong with each.",
+                 icon=":material/error:")
+        return
     depths = list(task.depths)
 
     c1, c2, c3 = st.columns([2, 1, 2], vertical_alignment="bottom")
     samples = c1.select_slider("Inputs per depth", SAMPLE_CHOICES, key=lab.EVAL_SAMPLES, persist_state="session",
-                               help="More inputs: narrower bands, slower first measurement (then cached).")
+                               help=f"Fresh held-out inputs per depth t ({len(depths)} depths). More inputs: narrower "
+                                    "bands, slower first measurement (then cached).")
     seed = c2.number_input("Evaluation seed", 0, 10_000, key=lab.EVAL_SEED, persist_state="session")
     if not (isinstance(ss.get(lab.EVAL_DEPTHS), (list, tuple)) and len(ss[lab.EVAL_DEPTHS]) == 2
             and all(d in depths for d in ss[lab.EVAL_DEPTHS])):
@@ -170,22 +191,23 @@ def main() -> None:
 
     left, right = st.columns([1, 1], gap="large")
     with left:
-        st.markdown(f"### Accuracy against N (t = {lo_d}–{hi_d})" if lo_d != hi_d else f"### Accuracy against N (t = {lo_d})")
+        st.markdown(f"### Accuracy against N (t = {lo_d}–{hi_d})" if lo_d != hi_d
+                    else f"### Accuracy against N (t = {lo_d})")
         series, refs = passes_series(todo, results, pooled, hi_d)
         ch = sum(chance[d] for d in pooled) / len(pooled)
-        fig = viz.accuracy_figure(series, "sleep passes N", chance={"x": list(TEST_TIME_N), "acc": [ch] * len(TEST_TIME_N)},
+        fig = viz.accuracy_figure(series, "sleep passes N",
+                                  chance={"x": list(TEST_TIME_N), "acc": [ch] * len(TEST_TIME_N)},
                                   refs=refs, x_log2=True)
-        st.plotly_chart(fig, key="sm_by_n", on_select=lambda: _open_clicked("sm_by_n"), selection_mode="points",
-                        config={"displayModeBar": False})
-        st.caption("Purple line: one model trained with N drawn from {1, 2, 4}, run here at each N (N = 8 is beyond "
-                   "anything it trained on). Dots: models trained with a single N. Horizontal lines: references. "
-                   "Look for: does accuracy on deep questions climb with N?")
+        lab.chart(fig, key="sm_by_n", on_select=lambda: _open_clicked("sm_by_n"), selection_mode="points")
+        st.caption("Purple line: *nmix*, one model trained with N drawn from {1, 2, 4}, run here at each N (N = 8 "
+                   "is beyond anything it trained on). Dots: models trained with a single N. Horizontal lines: the "
+                   "no-sleep hybrid and the attention-only baselines (cache evicted: must forget; cache kept: no "
+                   "memory limit at all). Look for: does accuracy on deep questions climb with N?")
     with right:
         st.markdown("### Accuracy against depth t")
         fig = viz.accuracy_figure(depth_series(todo, results, depths), "depth t (automaton steps)",
                                   chance={"x": depths, "acc": [chance[d] for d in depths]})
-        st.plotly_chart(fig, key="sm_by_depth", on_select=lambda: _open_clicked("sm_by_depth"),
-                        selection_mode="points", config={"displayModeBar": False})
+        lab.chart(fig, key="sm_by_depth", on_select=lambda: _open_clicked("sm_by_depth"), selection_mode="points")
         st.caption("Each model at the N it was trained with. Every line starts near 1 for shallow t; look at where "
                    "each one starts to fall as the question needs more steps of computation.")
     open_controls(entries, depths)

@@ -6,6 +6,8 @@ from it (`sleepcore.timeline`), so stepping never runs the model.
 
 from __future__ import annotations
 
+from html import escape
+
 import streamlit as st
 
 from pages import lab
@@ -14,11 +16,19 @@ from sleepcore.timeline import EVICT, SLEEP, WAKE, Timeline
 
 ss = st.session_state
 KIND_WORD = {WAKE: "awake", SLEEP: "asleep", EVICT: "eviction"}
+DEPTH_LABELS = {"eca": "Depth t: automaton steps the answer needs", "khop": "Depth k: hops the answer needs",
+                "arith": "Depth: operations the answer needs"}
+SPEED_LABELS = {"slow": "½× speed", "normal": "1× speed", "fast": "2× speed"}
 
 
 def _go(i: int) -> None:
     ss[lab.STEP] = i
     ss[lab.PLAYING] = False
+
+
+def _move(delta: int, last: int) -> None:
+    """Relative, so two quick clicks move two steps."""
+    _go(max(0, min(last, int(ss.get(lab.STEP) or 0) + delta)))
 
 
 def _toggle_play(last: int) -> None:
@@ -50,16 +60,17 @@ def header(entry, task) -> tuple | None:
     if ss.get(lab.DEPTH) not in depths:
         ss[lab.DEPTH] = min(depths, key=lambda d: abs(d - int(ss.get(lab.DEPTH) or 0)))
     with right:
-        st.select_slider("Depth t: steps of the automaton the answer needs", depths, key=lab.DEPTH,
-                         on_change=_pause, persist_state="session", help="The harder the question, the more computation the sleep must do.")
+        st.select_slider(DEPTH_LABELS.get(getattr(task, "name", ""), "Depth: reasoning steps the answer needs"),
+                         depths, key=lab.DEPTH,
+                         on_change=_pause, persist_state="session",
+                         help="The harder the question, the more computation the sleep must do.")
     custom = ss.get(lab.CUSTOM_STATE)
     if custom is not None:
         c1, c2 = st.columns([5, 1], vertical_alignment="center")
         c1.info("Showing the initial state you built on the *Cellular automaton* page "
                 f"({''.join(map(str, custom))}).", icon=":material/grid_on:")
-        if c2.button("Use the seed instead", key="tl_clear_custom"):
-            ss[lab.CUSTOM_STATE] = None
-            st.rerun()
+        c2.button("Use the seed instead", key="tl_clear_custom", on_click=ss.__setitem__,
+                  args=(lab.CUSTOM_STATE, None))
     return tuple(custom) if custom is not None else None
 
 
@@ -68,27 +79,27 @@ def status_html(tl: Timeline, i: int) -> str:
     color = viz.KIND_COLORS[s.kind]
     badge = (f'<span style="background:{color};color:white;border-radius:6px;padding:2px 9px;font-size:0.8rem;'
              f'font-weight:600;letter-spacing:0.04em;margin-right:10px">{KIND_WORD[s.kind].upper()}</span>')
-    return (f'<div style="font-size:1.15rem;padding:4px 0 2px 0">{badge}{tl.caption(i)}'
+    return (f'<div style="font-size:1.15rem;padding:4px 0 2px 0">{badge}{escape(tl.caption(i), quote=False)}'
             f'<span style="color:#888;font-size:0.85rem;margin-left:10px">step {i + 1} of {len(tl)}</span></div>')
 
 
 def prediction_html(tl: Timeline, i: int) -> str:
     info = tl.info
     t = info.get("steps")
-    question = f"what is cell 0 after t = {t} steps?" if t is not None else "the answer at each '?'"
+    question = f"what is cell 0 after t = {t} steps?" if t is not None else "the answer at each query"
     done = tl.predictions_until(i)
     box = ('<div style="border:1px solid {b};border-left:6px solid {b};border-radius:8px;padding:8px 12px;'
            'background:{bg};font-size:0.95rem;line-height:1.45">{body}</div>')
     if not done:
-        truth = ", ".join(p.target for p in tl.predictions)
+        truth = ", ".join(escape(p.target, quote=False) for p in tl.predictions)
         body = (f"<b>The question</b> ({question}) comes after the eviction, when only S is left."
                 f"<br>True answer: <b>{truth}</b>. Step to the end to see what the model says.")
         return box.format(b="#C9CDD4", bg="#F7F8FA", body=body)
     lines = []
     for p in done:
         mark = "✓ right" if p.correct else "✗ wrong"
-        lines.append(f"Model says <b>{p.predicted}</b> with {100 * p.confidence:.1f}% · true answer <b>{p.target}</b> "
-                     f"→ <b>{mark}</b>")
+        lines.append(f"Model says <b>{escape(p.predicted, quote=False)}</b> with {100 * p.confidence:.1f}% · true answer "
+                     f"<b>{escape(p.target, quote=False)}</b> → <b>{mark}</b>")
     ok = all(p.correct for p in done)
     color = viz.RIGHT_COLOR if ok else viz.WRONG_COLOR
     return box.format(b=color, bg="#F1FAF6" if ok else "#FDF3EE",
@@ -100,46 +111,50 @@ def controls(tl: Timeline) -> None:
     i = ss[lab.STEP]
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
     row.button("Start", icon=":material/first_page:", on_click=_go, args=(0,), key="tl_first", disabled=i == 0)
-    row.button("Back", icon=":material/chevron_left:", on_click=_go, args=(max(0, i - 1),), key="tl_back",
-               disabled=i == 0)
+    row.button("Back", icon=":material/chevron_left:", on_click=_move, args=(-1, last), key="tl_back",
+               disabled=i == 0, shortcut="Left")
     playing = ss[lab.PLAYING]
     row.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
                on_click=_toggle_play, args=(last,), key="tl_play", type="primary")
-    row.button("Forward", icon=":material/chevron_right:", on_click=_go, args=(min(last, i + 1),), key="tl_fwd",
-               disabled=i == last)
+    row.button("Forward", icon=":material/chevron_right:", on_click=_move, args=(1, last), key="tl_fwd",
+               disabled=i == last, shortcut="Right")
     row.button("End", icon=":material/last_page:", on_click=_go, args=(last,), key="tl_last", disabled=i == last)
     nxt = next((s.index for s in tl.steps[i + 1:] if s.kind != WAKE), None)
-    row.button("Next sleep / eviction", icon=":material/bedtime:", on_click=_go, args=(nxt if nxt is not None else last,),
-               key="tl_next_sleep", disabled=nxt is None)
-    row.segmented_control("Speed", list(lab.SPEEDS), key=lab.SPEED, label_visibility="collapsed",
-                          help="Playback speed", required=True, persist_state="session")
+    row.button("Sleep", icon=":material/bedtime:", help="Jump to the next sleep pass or eviction", on_click=_go,
+               args=(nxt if nxt is not None else last,), key="tl_next_sleep", disabled=nxt is None)
+    row.selectbox("Playback speed", list(lab.SPEEDS), key=lab.SPEED, label_visibility="collapsed", width=128,
+                  format_func=SPEED_LABELS.get, persist_state="session", help="Playback speed")
 
 
 def fast_panels(tl: Timeline, i: int, where: str) -> None:
-    left, right = st.columns([1, 1], gap="medium")
     if not tl.fast_layers:
-        left.info("**No fast weights.** This model is attention only: once its cache is evicted it keeps nothing "
-                  "about the window.", icon=":material/memory:")
+        st.info("**No fast weights.** This model is attention only: once its cache is evicted it keeps nothing "
+                "about the window.", icon=":material/memory:")
         return
     for b in tl.fast_layers:
+        left, right = st.columns([1, 1], gap="medium")
         with left:
             st.markdown(f"### Fast weights S · `blocks.{b}`")
-            st.plotly_chart(viz.state_figure(tl.state_at(i, b), tl.state_scale(b), b, where), key=f"tl_S_{b}",
-                            config={"displayModeBar": False})
+            lab.chart(viz.state_figure(tl.state_at(i, b), tl.state_scale(b), b, where), key=f"tl_S_{b}")
             st.caption(f"The memory that survives eviction: one {tl.states[b].shape[-2]}×{tl.states[b].shape[-1]} "
-                       f"matrix per head (rows k, columns v). The colour range is locked for this sample "
-                       f"(±{tl.state_scale(b):.2f}), so paler really means smaller. Watch it fill while awake and keep "
-                       f"changing while asleep.")
+                       f"matrix per head (rows k, columns v). Colours are locked for this sample "
+                       f"(±{tl.state_scale(b):.2f}), "
+                       "so paler really means smaller. Watch it fill while awake and keep changing while asleep.")
         with right:
             st.markdown(f"### Change ΔS made by this step · `blocks.{b}`")
-            st.plotly_chart(viz.state_figure(tl.dstate_at(i, b), tl.dstate_scale(b), b, where, name="ΔS", height=210),
-                            key=f"tl_dS_{b}", config={"displayModeBar": False})
-            passes, norms, current = tl.pass_norms(i, b)
-            st.plotly_chart(viz.pass_norm_figure(passes, norms, current), key=f"tl_norms_{b}",
-                            config={"displayModeBar": False})
-            st.caption("Top: what this step wrote (one token while awake, a whole re-read of the window in a sleep "
-                       f"pass; locked range ±{tl.dstate_scale(b):.2f}). Bars: ‖ΔS‖ per pass over this window. If later "
-                       "passes still change S, more sleep is still doing work.")
+            lab.chart(viz.state_figure(tl.dstate_at(i, b), tl.dstate_scale(b), b, where, name="ΔS"), key=f"tl_dS_{b}")
+            st.caption("What this step wrote into S: one token's write while awake, a whole re-read of the window in a "
+                       f"sleep pass, nothing at an eviction (locked range ±{tl.dstate_scale(b):.2f}).")
+
+
+def pass_panel(tl: Timeline, i: int) -> None:
+    """||dS|| per pass over the current window, under the ribbon."""
+    for b in tl.fast_layers:
+        passes, norms, current = tl.pass_norms(i, b)
+        lab.chart(viz.pass_norm_figure(passes, norms, current, height=125), key=f"tl_norms_{b}")
+    if tl.fast_layers:
+        st.caption("How much each pass over this window changed S (‖ΔS‖, bars per head; the current pass is solid). "
+                   "If later sleep passes still change S, more sleep is still doing work.")
 
 
 def attention_and_gates(tl: Timeline, i: int, where: str) -> None:
@@ -153,7 +168,12 @@ def attention_and_gates(tl: Timeline, i: int, where: str) -> None:
                 st.info("The KV cache was just evicted: there is nothing left to attend to.",
                         icon=":material/delete_sweep:")
                 continue
-            st.plotly_chart(viz.attention_figure(view, b, where), key=f"tl_attn_{b}", config={"displayModeBar": False})
+            if len(view.key_positions) == 1 and s.kind == WAKE and s.offset == 0 and s.window > 0:
+                st.info(f"The cache holds only '{view.key_labels[0]}' itself: everything before it was evicted, so "
+                        "attention has nothing to read. Whatever the model knows now comes from S.",
+                        icon=":material/delete_sweep:")
+                continue
+            lab.chart(viz.attention_figure(view, b, where), key=f"tl_attn_{b}")
         st.caption("Rows: query tokens of the current window; columns: the keys they can read (blank = not yet "
                    "computed or not visible). Awake, rows appear one token at a time; each sleep pass recomputes them "
                    "all from the refined hidden states.")
@@ -164,8 +184,7 @@ def attention_and_gates(tl: Timeline, i: int, where: str) -> None:
             if view is None:
                 st.info("Eviction: no token is read, so nothing is written.", icon=":material/edit_off:")
                 continue
-            st.plotly_chart(viz.gates_figure(view, b, where, s.kind), key=f"tl_gates_{b}",
-                            config={"displayModeBar": False})
+            lab.chart(viz.gates_figure(view, b, where, s.kind), key=f"tl_gates_{b}")
         if tl.fast_layers:
             st.caption("Per token: α = how much of S is kept (1 = forget nothing), β = how strongly the token writes, "
                        "bars = the size of the write ‖δ‖ it actually made. Compare a sleep pass with the wake pass: "
@@ -178,19 +197,21 @@ def sample_panel(tl: Timeline, task) -> None:
         return
     t = int(info["steps"])
     rows = lab.true_diagram(info["states"][0], info["rule"], t, info.get("boundary", "periodic"))
-    st.plotly_chart(viz.spacetime_figure(rows, f"What must be computed: rule {info['rule']}, t = {t}", mark=(t, 0),
-                                         height=250), key="tl_sample", config={"displayModeBar": False})
-    st.caption("The input (top row) evolved t steps by the rule. The model sees only the top row; the circled cell "
-               "is the answer it must give after the window has been evicted.")
+    st.markdown(f"### The question, worked out (t = {t})")
+    lab.chart(viz.spacetime_figure(rows, "", mark=(t, 0), cell=18), key="tl_sample")
+    st.caption(f"The input (row 0) run t steps by rule {info['rule']}. The model sees only row 0; the circled cell "
+               "is the answer it must give once the window is evicted.")
 
 
 def show(tl: Timeline, task) -> None:
+    """The controls and the synced panels, in a fragment: a step redraws only them (not the sidebar or
+    the header). While playing, the fragment also reruns itself on a timer, one step further each time;
+    play / pause / speed changes rerun the whole app so the timer is declared anew."""
     playing, speed = ss[lab.PLAYING], ss[lab.SPEED]
 
-    @st.fragment(run_every=lab.SPEEDS.get(speed, 0.5) if playing else None)
     def player() -> None:
         if ss[lab.PLAYING] != playing or (playing and ss[lab.SPEED] != speed):
-            st.rerun()  # play state changed inside the fragment: redeclare it with the new timer
+            st.rerun()  # paused or re-timed inside the fragment: rerun the app to redeclare it
         last = len(tl) - 1
         if playing:
             if ss[lab.STEP] >= last:
@@ -204,25 +225,28 @@ def show(tl: Timeline, task) -> None:
         i = ss[lab.STEP]
         ss[lab.STEP_OBJ] = tl.steps[i]
         where = tl.caption(i)
-        top_left, top_right = st.columns([3, 2], gap="medium")
-        with top_left:
-            st.markdown(status_html(tl, i), unsafe_allow_html=True)
-            st.plotly_chart(viz.ribbon_figure(tl, i), key="tl_ribbon", on_select=_jump_from_ribbon,
-                            selection_mode="points", config={"displayModeBar": False})
-            st.caption("The whole sample at a glance. Bars: KV-cache entries after each step, coloured wake / sleep / "
-                       "evict; they fill while awake and drop at the eviction ✂. Line: the size of the fast weights "
-                       "‖S‖, the only thing that crosses it. Click a bar to jump there.")
-        with top_right:
-            st.markdown(prediction_html(tl, i), unsafe_allow_html=True)
-            sample_panel(tl, task)
+        top_left, top_right = st.columns([3, 2], gap="medium", vertical_alignment="center")
+        top_left.markdown(status_html(tl, i), unsafe_allow_html=True)
+        top_right.markdown(prediction_html(tl, i), unsafe_allow_html=True)
         fast_panels(tl, i, where)
+        mid_left, mid_right = st.columns([3, 2], gap="medium")
+        with mid_left:
+            st.markdown("### The whole sample")
+            lab.chart(viz.ribbon_figure(tl, i), key="tl_ribbon", on_select=_jump_from_ribbon,
+                      selection_mode="points")
+            st.caption("Bars: KV-cache entries after each step, coloured wake / sleep / evict; they fill while awake "
+                       "and drop at the eviction ✂. Line: the size of the fast weights ‖S‖, the only thing that "
+                       "crosses it. Click a bar to jump there.")
+            pass_panel(tl, i)
+        with mid_right:
+            sample_panel(tl, task)
         attention_and_gates(tl, i, where)
 
-    player()
+    st.fragment(player, run_every=lab.SPEEDS.get(speed, 0.5) if playing else None)()
 
 
 def main() -> None:
-    entry, model, cfg, task = lab.require_model()
+    entry, _, _, task = lab.require_model()
     custom = header(entry, task)
     passes = int(ss[lab.PASSES])
     key = (entry.path, entry.mtime, int(ss[lab.SEED]), int(ss[lab.DEPTH]), passes, custom)

@@ -30,10 +30,23 @@ import torch
 from .model import IGNORE
 from .trace import Trace
 
-__all__ = ["WAKE", "SLEEP", "EVICT", "Step", "FrameData", "Prediction", "AttentionView", "GateView",
-           "Timeline", "build_timeline", "trace_sample"]
+__all__ = [
+    "EVICT",
+    "SCALE_QUANTILE",
+    "SLEEP",
+    "WAKE",
+    "AttentionView",
+    "FrameData",
+    "GateView",
+    "Prediction",
+    "Step",
+    "Timeline",
+    "build_timeline",
+    "trace_sample",
+]
 
 WAKE, SLEEP, EVICT = "wake", "sleep", "evict"
+SCALE_QUANTILE = 99.0   # colour range of S / dS heatmaps: this percentile of |values| over the sample
 
 
 @dataclass(frozen=True)
@@ -70,7 +83,7 @@ class Step:
     def short(self) -> str:
         """A few characters for the scrubber's thumb."""
         if self.kind == WAKE:
-            return f"{'?' if self.prediction else 'w' + str(self.window + 1)}·{self.offset + 1} '{self.token}'"
+            return f"{'ask' if self.prediction else 'w' + str(self.window + 1)}·{self.offset + 1} '{self.token}'"
         if self.kind == SLEEP:
             return f"w{self.window + 1} sleep {self.pass_index}/{self.passes}"
         return f"w{self.window + 1} evict"
@@ -191,10 +204,10 @@ class Timeline:
         if s.kind == SLEEP:
             return f"window {s.window + 1} asleep: pass {s.pass_index} of {s.passes}"
         f = self.frames[s.frame]
+        where = "prediction window" if s.prediction else f"window {s.window + 1}"
         if f.occupancy == f.occupancy_before:
-            return f"window {s.window + 1} ends: cache kept ({f.occupancy} entries), nothing is evicted"
-        return (f"window {s.window + 1} ends: KV cache evicted ({f.occupancy_before} → {f.occupancy} entries); "
-                f"only S crosses")
+            return f"{where} ends: cache kept ({f.occupancy} entries), nothing is evicted"
+        return f"{where} ends: KV cache evicted ({f.occupancy_before} → {f.occupancy} entries); only S crosses"
 
     # ------------------------------------------------------------------ fast weights
     def state_at(self, i: int, layer: int) -> np.ndarray:
@@ -206,14 +219,17 @@ class Timeline:
         prev = self.states[layer][i - 1] if i > 0 else np.zeros_like(self.states[layer][0])
         return self.states[layer][i] - prev
 
-    def state_scale(self, layer: int) -> float:
-        """max |S| over every step of the sample: the locked colour range of the S heatmaps."""
-        return _positive(np.abs(self.states[layer]).max())
+    def state_scale(self, layer: int, q: float = SCALE_QUANTILE) -> float:
+        """The locked colour range of the S heatmaps: the q-th percentile of |S| over every step of the
+        sample (q = 100 is the maximum). One number per sample, so frames never rescale; a percentile
+        rather than the maximum because a few large entries would otherwise wash everything else out
+        (stronger entries saturate the colour)."""
+        return _positive(np.percentile(np.abs(self.states[layer]), q))
 
-    def dstate_scale(self, layer: int) -> float:
-        """max |dS| over every step of the sample: the locked colour range of the dS heatmaps."""
+    def dstate_scale(self, layer: int, q: float = SCALE_QUANTILE) -> float:
+        """The locked colour range of the dS heatmaps: the q-th percentile of |dS| over every step."""
         d = np.diff(self.states[layer], axis=0, prepend=np.zeros_like(self.states[layer][:1]))
-        return _positive(np.abs(d).max())
+        return _positive(np.percentile(np.abs(d), q))
 
     def state_norms(self, layer: int) -> np.ndarray:
         """(n_steps, H) Frobenius norm of S per head after each step."""
@@ -368,7 +384,10 @@ def build_timeline(trace: Trace, task, sample, window: int, eviction: str = "har
                 steps.append(Step(len(steps), WAKE, pass_index=1, offset=p - f.window * window, position=p,
                                   token=tokens[p], window_length=f.length, **common))
                 for i in fast_layers:
-                    S_now[i] = S_tok[i][c]
+                    # the span's last token carries the frame's S: the exact state the model passes on
+                    # (S_tokens comes from the reference loop and may differ from it in the last bits)
+                    last = c == f.length - 1
+                    S_now[i] = _np(raw.tensors[f"blocks.{i}.fast.S"][0]) if last else S_tok[i][c]
                     states[i].append(S_now[i])
                 occupancy.append(max(0, f.occupancy - f.length + c + 1))
                 if targets[p] is not None:

@@ -5,6 +5,10 @@ colours, safe for colour-blind readers), right answers are bluish green and wron
 Fast weights use a diverging blue-white-red scale whose range the caller locks for a whole sample,
 so scrubbing never rescales a heatmap. Every trace carries a hover template with exact values and
 where they come from (block, head, token, pass).
+
+Each figure is assembled as plain dicts and validated once (`go.Figure(data=..., layout=...)`):
+plotly's incremental `update_layout` / `add_shape` calls cost several times more, and the explorer
+builds seven figures per step.
 """
 
 from __future__ import annotations
@@ -16,10 +20,26 @@ import plotly.graph_objects as go
 
 from .timeline import EVICT, SLEEP, WAKE, AttentionView, GateView, Timeline
 
-__all__ = ["WAKE_COLOR", "SLEEP_COLOR", "EVICT_COLOR", "RIGHT_COLOR", "WRONG_COLOR", "KIND_COLORS",
-           "DIVERGING", "SEQUENTIAL", "CELLS", "heads_heatmap", "state_figure", "attention_figure",
-           "gates_figure", "pass_norm_figure", "ribbon_figure", "spacetime_figure", "accuracy_figure",
-           "passes_color"]
+__all__ = [
+    "CELLS",
+    "DIVERGING",
+    "EVICT_COLOR",
+    "KIND_COLORS",
+    "RIGHT_COLOR",
+    "SEQUENTIAL",
+    "SLEEP_COLOR",
+    "WAKE_COLOR",
+    "WRONG_COLOR",
+    "accuracy_figure",
+    "attention_figure",
+    "gates_figure",
+    "heads_heatmap",
+    "pass_norm_figure",
+    "passes_color",
+    "ribbon_figure",
+    "spacetime_figure",
+    "state_figure",
+]
 
 WAKE_COLOR = "#0072B2"
 SLEEP_COLOR = "#A3519A"
@@ -29,6 +49,7 @@ WRONG_COLOR = "#D55E00"
 KIND_COLORS = {WAKE: WAKE_COLOR, SLEEP: SLEEP_COLOR, EVICT: EVICT_COLOR}
 MUTED = "#8A8F98"
 INK = "#262730"
+GOLD = "#B8860B"
 EMPTY = "#EEF0F4"      # background = cells that do not exist yet / are not visible
 
 # ColorBrewer RdBu, reversed: negative blue, zero white, positive red.
@@ -46,11 +67,20 @@ def passes_color(n: int) -> str:
     return ramp.get(n, ramp[min(ramp, key=lambda k: abs(k - n))])
 
 
-def _layout(fig: go.Figure, height: int, margin: dict | None = None, **kw) -> go.Figure:
-    fig.update_layout(height=height, margin=margin or dict(l=8, r=8, t=28, b=8), font=FONT,
-                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor=EMPTY, hoverlabel=dict(font_size=12),
-                      **kw)
-    return fig
+def _figure(traces: list[dict], layout: dict, height: int, margin: dict | None = None,
+            automargin: bool = False) -> go.Figure:
+    """Build a figure once in the house style: transparent paper, one font.
+
+    The figures redrawn at every step get fixed margins sized for their labels: plotly's automargin
+    lays a chart out twice whenever a label's width changes. The rarely drawn ones use automargin.
+    """
+    base = dict(height=height, margin=margin or dict(l=8, r=8, t=28, b=8), font=FONT,
+                paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor=EMPTY, hoverlabel=dict(font_size=12))
+    base.update(layout)
+    for k, v in base.items():
+        if k.startswith(("xaxis", "yaxis")):
+            base[k] = {"automargin": automargin, **v}
+    return go.Figure(data=traces, layout=base)
 
 
 def _domains(n: int, gap: float) -> list[list[float]]:
@@ -58,10 +88,14 @@ def _domains(n: int, gap: float) -> list[list[float]]:
     return [[i * (w + gap), i * (w + gap) + w] for i in range(n)]
 
 
+def _tick(text: str) -> str:
+    """Axis labels stay one short token wide ("t=6" -> "t6"); hovers carry the full text."""
+    return text.replace("=", "") if len(text) > 2 else text
+
+
 def heads_heatmap(mats: np.ndarray, zmin: float, zmax: float, colorscale, titles: Sequence[str], hover: str,
-                  height: int = 250, x_text: Sequence[str] | None = None, y_text: Sequence[str] | None = None,
-                  customdata: np.ndarray | None = None, colorbar_title: str = "", x_title: str = "",
-                  y_title: str = "") -> go.Figure:
+                  height: int = 260, x_text: Sequence[str] | None = None, y_text: Sequence[str] | None = None,
+                  customdata: np.ndarray | None = None, colorbar_title: str = "") -> go.Figure:
     """One heatmap per head, side by side, sharing one locked colour axis.
 
     Args:
@@ -71,51 +105,47 @@ def heads_heatmap(mats: np.ndarray, zmin: float, zmax: float, colorscale, titles
         x_text / y_text: tick labels per column / row (positions are numeric, so repeated
             labels such as many '0' tokens do not merge).
         customdata: (H, R, C, k) per-cell extra hover fields.
+    Returns:
+        A figure whose traces are the H heatmaps (names = titles) on coloraxis [zmin, zmax].
     """
-    H = mats.shape[0]
-    fig = go.Figure()
-    for h, dom in enumerate(_domains(H, 0.06)):
-        sx, sy = ("" if h == 0 else str(h + 1)), ("" if h == 0 else str(h + 1))
-        fig.add_trace(go.Heatmap(
-            z=mats[h], coloraxis="coloraxis", xaxis=f"x{sx}", yaxis=f"y{sy}", hovertemplate=hover,
-            customdata=None if customdata is None else customdata[h], name=titles[h], hoverongaps=False))
-        ax = dict(domain=dom, showgrid=False, zeroline=False, ticks="", title=dict(text=x_title, font_size=11))
-        ay = dict(autorange="reversed", showgrid=False, zeroline=False, ticks="",
-                  scaleanchor=f"x{sx}", scaleratio=1, constrain="domain", title=dict(text=y_title if h == 0 else "",
-                                                                                   font_size=11))
-        ax["constrain"] = "domain"
+    traces, layout, notes = [], {}, []
+    for h, dom in enumerate(_domains(mats.shape[0], 0.05)):
+        sx = "" if h == 0 else str(h + 1)
+        traces.append(dict(type="heatmap", z=mats[h], coloraxis="coloraxis", xaxis=f"x{sx}", yaxis=f"y{sx}",
+                           hovertemplate=hover, name=titles[h], hoverongaps=False,
+                           customdata=None if customdata is None else customdata[h]))
+        ax = dict(domain=dom, showgrid=False, zeroline=False, ticks="", constrain="domain", showticklabels=False)
+        ay = dict(autorange="reversed", showgrid=False, zeroline=False, ticks="", scaleanchor=f"x{sx}",
+                  scaleratio=1, constrain="domain", constraintoward="top", showticklabels=False)
         if x_text is not None:
-            ax.update(tickmode="array", tickvals=list(range(len(x_text))), ticktext=list(x_text), tickfont_size=10,
-                      tickangle=0)
-        else:
-            ax.update(showticklabels=False)
-        if y_text is not None:
-            ay.update(tickmode="array", tickvals=list(range(len(y_text))), ticktext=list(y_text), tickfont_size=10)
-        else:
-            ay.update(showticklabels=False)
-        if h > 0:
-            ay["showticklabels"] = False
-        fig.update_layout({f"xaxis{sx}": ax, f"yaxis{sy}": ay})
-        fig.add_annotation(text=titles[h], x=sum(dom) / 2, y=1.0, xref="paper", yref="paper", yanchor="bottom",
-                           showarrow=False, font=dict(size=12, color=INK))
-    fig.update_layout(coloraxis=dict(colorscale=colorscale, cmin=zmin, cmax=zmax,
-                                     colorbar=dict(thickness=10, len=0.9, title=dict(text=colorbar_title, side="right"),
-                                                   outlinewidth=0, tickfont_size=10)))
-    return _layout(fig, height)
+            ax.update(tickmode="array", tickvals=list(range(len(x_text))), ticktext=[_tick(t) for t in x_text],
+                      tickfont_size=9, tickangle=0, showticklabels=True)
+        if y_text is not None and h == 0:
+            ay.update(tickmode="array", tickvals=list(range(len(y_text))), ticktext=[_tick(t) for t in y_text],
+                      tickfont_size=9, showticklabels=True)
+        layout[f"xaxis{sx}"], layout[f"yaxis{sx}"] = ax, ay
+        notes.append(dict(text=titles[h], x=sum(dom) / 2, y=1.0, xref="paper", yref="paper", yanchor="bottom",
+                          showarrow=False, font=dict(size=12, color=INK)))
+    layout["annotations"] = notes
+    layout["coloraxis"] = dict(colorscale=colorscale, cmin=zmin, cmax=zmax,
+                               colorbar=dict(thickness=8, len=0.9, y=1.0, yanchor="top", outlinewidth=0,
+                                             tickfont_size=9, nticks=5, xpad=4,
+                                             title=dict(text=colorbar_title, side="right", font_size=10)))
+    margin = dict(l=26 if y_text is not None else 2, r=2, t=20, b=18 if x_text is not None else 2)
+    return _figure(traces, layout, height, margin=margin)
 
 
-def state_figure(S: np.ndarray, zmax: float, block: int, where: str, name: str = "S", height: int = 250) -> go.Figure:
+def state_figure(S: np.ndarray, zmax: float, block: int, where: str, name: str = "S", height: int = 222) -> go.Figure:
     """Fast weights (or their change) of one block, one heatmap per head, on the locked range [-zmax, zmax].
 
     Args:
-        S: (H, K, V).  zmax: the sample-wide max |value| (see `Timeline.state_scale`).
+        S: (H, K, V).  zmax: the sample-wide colour range (see `Timeline.state_scale`).
         block: block index (for the hover).  where: the step's caption.  name: "S" or "ΔS".
     """
-    H = S.shape[0]
     hover = (f"blocks.{block} · %{{fullData.name}}<br>{name}[k=%{{y}}, v=%{{x}}] = %{{z:.4f}}"
              f"<br><i>{where}</i><extra></extra>")
-    return heads_heatmap(S, -zmax, zmax, DIVERGING, [f"head {h + 1}" for h in range(H)], hover, height=height,
-                         colorbar_title=name, x_title="v (value dim)", y_title="k (key dim)")
+    return heads_heatmap(S, -zmax, zmax, DIVERGING, [f"head {h + 1}" for h in range(S.shape[0])], hover,
+                         height=height, colorbar_title=name)
 
 
 def attention_figure(view: AttentionView, block: int, where: str, height: int = 270) -> go.Figure:
@@ -133,58 +163,60 @@ def attention_figure(view: AttentionView, block: int, where: str, height: int = 
              f"<br>p = %{{z:.3f}}<br><i>{where}</i><extra></extra>")
     return heads_heatmap(view.pattern, 0.0, 1.0, SEQUENTIAL, [f"head {h + 1}" for h in range(H)], hover,
                          height=height, x_text=view.key_labels, y_text=view.query_labels, customdata=cd,
-                         colorbar_title="p", x_title="key", y_title="query")
+                         colorbar_title="p")
 
 
 def gates_figure(view: GateView, block: int, where: str, kind: str, height: int = 270) -> go.Figure:
-    """Forget gate alpha and write strength beta (lines, 0..1) and write size ||delta|| (bars) per token."""
+    """Forget gate alpha and write strength beta (lines, 0..1) and write size ||delta|| (bars) per token.
+
+    Head 1 is drawn solid / opaque, later heads dotted / lighter; the bars take the colour of the pass
+    that wrote (wake blue, sleep purple).
+    """
     x = np.arange(len(view.labels))
     dashes = ["solid", "dot", "dash", "dashdot"]
-    fig = go.Figure()
     bar_color = SLEEP_COLOR if kind == SLEEP else WAKE_COLOR
-    H = view.alpha.shape[1]
-    for h in range(H):
+    traces = []
+    for h in range(view.alpha.shape[1]):
         d = dashes[h % len(dashes)]
         cd = np.array([[f"{p} '{t}'", h + 1] for p, t in zip(view.positions, view.labels)], dtype=object)
-        fig.add_trace(go.Scatter(x=x, y=view.alpha[:, h], name=f"α forget · head {h + 1}", mode="lines+markers",
-                                 line=dict(color=INK, dash=d, width=1.6), marker=dict(size=4), customdata=cd,
-                                 hovertemplate=f"blocks.{block} · head %{{customdata[1]}}<br>token %{{customdata[0]}}"
-                                               f"<br>α (keep) = %{{y:.3f}}<extra></extra>", legendgroup="a"))
-        fig.add_trace(go.Scatter(x=x, y=view.beta[:, h], name=f"β write · head {h + 1}", mode="lines+markers",
-                                 line=dict(color="#B8860B", dash=d, width=1.6), marker=dict(size=4), customdata=cd,
-                                 hovertemplate=f"blocks.{block} · head %{{customdata[1]}}<br>token %{{customdata[0]}}"
-                                               f"<br>β (write strength) = %{{y:.3f}}<extra></extra>", legendgroup="b"))
-        fig.add_trace(go.Bar(x=x, y=view.write[:, h], name=f"‖δ‖ write size · head {h + 1}", yaxis="y2",
-                             marker=dict(color=bar_color, opacity=1.0 if h == 0 else 0.55), customdata=cd,
-                             hovertemplate=f"blocks.{block} · head %{{customdata[1]}}<br>token %{{customdata[0]}}"
-                                           f"<br>‖δ‖ = %{{y:.3f}}<br><i>{where}</i><extra></extra>"))
-    wmax = np.nanmax(view.write) if np.isfinite(view.write).any() else 1.0
-    fig.update_layout(
+        head = f"blocks.{block} · head %{{customdata[1]}}<br>token %{{customdata[0]}}<br>"
+        common = dict(x=x, customdata=cd, showlegend=h == 0)
+        traces.append(dict(type="scatter", y=view.alpha[:, h], name="α keep (forget gate)", mode="lines+markers",
+                           line=dict(color=INK, dash=d, width=1.6), marker=dict(size=4), legendgroup="alpha",
+                           hovertemplate=head + "α (keep) = %{y:.3f}<extra></extra>", **common))
+        traces.append(dict(type="scatter", y=view.beta[:, h], name="β write strength", mode="lines+markers",
+                           line=dict(color=GOLD, dash=d, width=1.6), marker=dict(size=4), legendgroup="beta",
+                           hovertemplate=head + "β (write strength) = %{y:.3f}<extra></extra>", **common))
+        traces.append(dict(type="bar", y=view.write[:, h], name="‖δ‖ write size", yaxis="y2", legendgroup="write",
+                           marker=dict(color=bar_color, opacity=1.0 if h == 0 else 0.5),
+                           hovertemplate=head + f"‖δ‖ = %{{y:.3f}}<br><i>{where}</i><extra></extra>", **common))
+    wmax = float(np.nanmax(view.write)) if np.isfinite(view.write).any() else 1.0
+    layout = dict(
         barmode="group", bargap=0.25,
-        xaxis=dict(tickmode="array", tickvals=list(x), ticktext=view.labels, tickfont_size=10, range=[-0.6, len(x) - 0.4],
-                   showgrid=False),
-        yaxis=dict(domain=[0.48, 1.0], range=[-0.03, 1.05], title=dict(text="α, β", font_size=11), gridcolor="white"),
-        yaxis2=dict(domain=[0.0, 0.40], range=[0, float(wmax) * 1.1 + 1e-6], title=dict(text="‖δ‖", font_size=11),
-                    gridcolor="white", anchor="x"),
-        legend=dict(orientation="h", y=-0.12, x=0, font_size=10),
+        xaxis=dict(tickmode="array", tickvals=list(x), ticktext=[_tick(t) for t in view.labels], tickfont_size=9,
+                   range=[-0.6, max(len(x), 6) - 0.4], showgrid=False),
+        yaxis=dict(domain=[0.6, 1.0], range=[-0.03, 1.05], title=dict(text="α, β", font_size=11), gridcolor="white",
+                   tickvals=[0, 0.5, 1]),
+        yaxis2=dict(domain=[0.0, 0.52], range=[0, wmax * 1.1 + 1e-6], title=dict(text="‖δ‖", font_size=11),
+                    gridcolor="white", anchor="x", nticks=4),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, font_size=11),
     )
-    return _layout(fig, height, margin=dict(l=8, r=8, t=8, b=8))
+    return _figure(traces, layout, height, margin=dict(l=46, r=6, t=26, b=20))
 
 
 def pass_norm_figure(passes: Sequence[int], norms: np.ndarray, current: int | None, height: int = 150) -> go.Figure:
     """||dS|| per head for each pass over the current window: does more sleep still change memory?"""
     labels = [("pass 1 (wake)" if p == 1 else f"pass {p}") for p in passes]
-    fig = go.Figure()
-    for h in range(norms.shape[1]):
-        colors = [WAKE_COLOR if p == 1 else SLEEP_COLOR for p in passes]
-        opacity = [1.0 if (current is None or p == current) else 0.35 for p in passes]
-        fig.add_trace(go.Bar(x=labels, y=norms[:, h], name=f"head {h + 1}",
-                             marker=dict(color=colors, opacity=opacity, line=dict(width=0)),
-                             hovertemplate=f"head {h + 1} · %{{x}}<br>‖ΔS‖ = %{{y:.3f}}<extra></extra>"))
-    fig.update_layout(barmode="group", showlegend=False, bargap=0.3,
-                      yaxis=dict(title=dict(text="‖ΔS‖", font_size=11), gridcolor="white", rangemode="tozero"),
-                      xaxis=dict(tickfont_size=10))
-    return _layout(fig, height, margin=dict(l=8, r=8, t=6, b=6))
+    colors = [WAKE_COLOR if p == 1 else SLEEP_COLOR for p in passes]
+    opacity = [1.0 if (current is None or p == current) else 0.35 for p in passes]
+    traces = [dict(type="bar", x=labels, y=norms[:, h], name=f"head {h + 1}",
+                   marker=dict(color=colors, opacity=opacity, line=dict(width=0)),
+                   hovertemplate=f"head {h + 1} · %{{x}}<br>‖ΔS‖ = %{{y:.3f}}<extra></extra>")
+              for h in range(norms.shape[1])]
+    layout = dict(barmode="group", showlegend=False, bargap=0.3,
+                  yaxis=dict(title=dict(text="‖ΔS‖", font_size=11), gridcolor="white", rangemode="tozero"),
+                  xaxis=dict(tickfont_size=10, range=[-0.5, max(len(labels), 4) - 0.5]))
+    return _figure(traces, layout, height, margin=dict(l=44, r=8, t=6, b=20))
 
 
 def ribbon_figure(tl: Timeline, current: int, height: int = 170) -> go.Figure:
@@ -199,35 +231,36 @@ def ribbon_figure(tl: Timeline, current: int, height: int = 170) -> go.Figure:
     ticks = [(s.token if s.kind == WAKE else ("p" + str(s.pass_index) if s.kind == SLEEP else "✂")) for s in tl.steps]
     captions = np.array([tl.caption(i) for i in range(n)], dtype=object)
     occ = tl.occupancy.astype(float)
-    shown = np.where(np.array(kinds) == EVICT, np.maximum(occ, 0.35), occ)   # an eviction to 0 is still a visible sliver
-    colors = [KIND_COLORS[k] for k in kinds]
-    opac = [1.0 if i == current else 0.55 for i in range(n)]
-    fig = go.Figure()
-    fig.add_trace(go.Bar(x=x, y=shown, marker=dict(color=colors, opacity=opac, line=dict(width=0)),
-                         customdata=np.stack([captions, tl.occupancy.astype(object)], -1), name="KV cache",
-                         hovertemplate="step %{x}: %{customdata[0]}<br>KV cache: %{customdata[1]} entries<extra></extra>"))
+    shown = np.where(np.array(kinds) == EVICT, np.maximum(occ, 0.35), occ)   # an eviction to 0 stays a sliver
+    traces = [dict(type="bar", x=x, y=shown, name="KV cache",
+                   marker=dict(color=[KIND_COLORS[k] for k in kinds], line=dict(width=0),
+                               opacity=[1.0 if i == current else 0.55 for i in range(n)]),
+                   customdata=np.stack([captions, tl.occupancy.astype(object)], -1),
+                   hovertemplate="step %{x}: %{customdata[0]}<br>KV cache: %{customdata[1]} entries<extra></extra>")]
     if tl.fast_layers:
         norm = sum(tl.state_norms(i).sum(-1) for i in tl.fast_layers)
-        fig.add_trace(go.Scatter(x=x, y=norm, yaxis="y2", mode="lines", name="‖S‖", line=dict(color=INK, width=2),
-                                 hovertemplate="step %{x}<br>‖S‖ (all fast blocks, heads) = %{y:.2f}<extra></extra>"))
-        fig.add_trace(go.Scatter(x=[current], y=[norm[current]], yaxis="y2", mode="markers", showlegend=False,
-                                 marker=dict(color=INK, size=8), hoverinfo="skip"))
-    fig.add_vrect(x0=current - 0.5, x1=current + 0.5, fillcolor=KIND_COLORS[kinds[current]], opacity=0.16,
-                  line_width=0, layer="below")
+        traces.append(dict(type="scatter", x=x, y=norm, yaxis="y2", mode="lines", name="‖S‖",
+                           line=dict(color=INK, width=2),
+                           hovertemplate="step %{x}<br>‖S‖ (all fast blocks, heads) = %{y:.2f}<extra></extra>"))
+        traces.append(dict(type="scatter", x=[current], y=[norm[current]], yaxis="y2", mode="markers",
+                           showlegend=False, marker=dict(color=INK, size=8), hoverinfo="skip"))
     every = max(1, int(np.ceil(n / 48)))
-    fig.update_layout(
+    layout = dict(
         showlegend=False, bargap=0.12, plot_bgcolor="#F7F8FA",
+        shapes=[dict(type="rect", xref="x", yref="paper", x0=current - 0.5, x1=current + 0.5, y0=0, y1=1,
+                     fillcolor=KIND_COLORS[kinds[current]], opacity=0.16, line=dict(width=0), layer="below")],
         xaxis=dict(tickmode="array", tickvals=list(x[::every]), ticktext=ticks[::every], tickfont_size=10,
                    range=[-0.6, n - 0.4], showgrid=False),
         yaxis=dict(title=dict(text="KV entries", font_size=11), gridcolor="white", rangemode="tozero"),
         yaxis2=dict(overlaying="y", side="right", title=dict(text="‖S‖", font_size=11), showgrid=False,
                     rangemode="tozero"),
     )
-    return _layout(fig, height, margin=dict(l=8, r=8, t=6, b=6))
+    return _figure(traces, layout, height, margin=dict(l=46, r=52, t=6, b=22))
 
 
 def spacetime_figure(rows: np.ndarray, title: str, wrong: np.ndarray | None = None, truth: np.ndarray | None = None,
-                     mark: tuple[int, int] | None = None, height: int = 300, show_y: bool = True) -> go.Figure:
+                     mark: tuple[int, int] | None = None, cell: int = 18, show_y: bool = True,
+                     x_title: str = "cell") -> go.Figure:
     """A space-time diagram: rows = time 0..t, columns = cells.
 
     Args:
@@ -235,9 +268,10 @@ def spacetime_figure(rows: np.ndarray, title: str, wrong: np.ndarray | None = No
         wrong: (t + 1, W) bool, cells the model got wrong (outlined in vermillion).
         truth: (t + 1, W) the true values, for the hover.
         mark: (row, col) of one cell to circle (e.g. the cell a timeline sample asks for).
+        cell: intended cell size in pixels; sets the figure's height (the width follows the column).
+        show_y: label the rows (time steps) 0..t.
     """
     T1, W = rows.shape
-    fig = go.Figure()
     if truth is None:
         cd = np.stack(np.broadcast_arrays(np.arange(T1)[:, None], np.arange(W)[None, :], rows.round().astype(int)), -1)
         hover = "step %{customdata[0]}, cell %{customdata[1]}: %{customdata[2]}<extra></extra>"
@@ -247,74 +281,87 @@ def spacetime_figure(rows: np.ndarray, title: str, wrong: np.ndarray | None = No
                                           np.round(rows, 3)), -1)
         hover = ("step %{customdata[0]}, cell %{customdata[1]}<br>model: %{customdata[2]} (p(1) = %{customdata[4]})"
                  "<br>true: %{customdata[3]}<extra></extra>")
-    fig.add_trace(go.Heatmap(z=rows, zmin=0, zmax=1, colorscale=CELLS, showscale=False, xgap=1, ygap=1,
-                             customdata=cd, hovertemplate=hover))
+    traces = [dict(type="heatmap", z=rows, zmin=0, zmax=1, colorscale=CELLS, showscale=False, xgap=1, ygap=1,
+                   customdata=cd, hovertemplate=hover)]
     if wrong is not None and wrong.any():
         r, c = np.nonzero(wrong)
-        fig.add_trace(go.Scatter(x=c, y=r, mode="markers", hoverinfo="skip", showlegend=False,
-                                 marker=dict(symbol="square-open", size=11, color=WRONG_COLOR, line=dict(width=2.5))))
+        traces.append(dict(type="scatter", x=c, y=r, mode="markers", hoverinfo="skip", showlegend=False,
+                           marker=dict(symbol="square-open", size=max(6, cell - 3), color=WRONG_COLOR,
+                                       line=dict(width=2.5))))
     if mark is not None:
-        fig.add_trace(go.Scatter(x=[mark[1]], y=[mark[0]], mode="markers", hoverinfo="skip", showlegend=False,
-                                 marker=dict(symbol="circle-open", size=16, color=EVICT_COLOR, line=dict(width=3))))
-    fig.update_layout(
+        traces.append(dict(type="scatter", x=[mark[1]], y=[mark[0]], mode="markers", hoverinfo="skip",
+                           showlegend=False, marker=dict(symbol="circle-open", size=cell + 2, color=EVICT_COLOR,
+                                                         line=dict(width=3))))
+    layout = dict(
         title=dict(text=title, x=0.5, xanchor="center", font_size=13, y=0.98, yanchor="top"),
-        xaxis=dict(showgrid=False, zeroline=False, tickmode="array", tickvals=list(range(0, W, 4)),
-                   title=dict(text="cell", font_size=11), constrain="domain", range=[-0.5, W - 0.5]),
-        yaxis=dict(autorange="reversed", showgrid=False, zeroline=False, scaleanchor="x", constrain="domain",
-                   tickmode="array", tickvals=list(range(T1)), showticklabels=show_y,
-                   title=dict(text="time step" if show_y else "", font_size=11)),
+        xaxis=dict(showgrid=False, zeroline=False, tickmode="array", tickvals=list(range(0, W, 4)), ticks="",
+                   title=dict(text=x_title, font_size=11), constrain="domain", range=[-0.5, W - 0.5]),
+        yaxis=dict(autorange="reversed", showgrid=False, zeroline=False, scaleanchor="x", constrain="domain", ticks="",
+                   constraintoward="top", tickmode="array", tickvals=list(range(T1)), showticklabels=show_y,
+                   tickfont_size=9 if T1 > 10 else 10),
         plot_bgcolor="white",
     )
-    return _layout(fig, height, margin=dict(l=8, r=8, t=34, b=8))
+    margin = dict(l=22, r=4, t=30, b=36 if x_title else 20)   # the same for every diagram, so they line up
+    return _figure(traces, layout, 66 + T1 * cell, margin=margin)
 
 
 def accuracy_figure(series: Sequence[dict], x_title: str, chance: dict | None = None,
-                    refs: Sequence[dict] = (), height: int = 360, x_log2: bool = False) -> go.Figure:
-    """Accuracy lines with Wilson 95% bands.
+                    refs: Sequence[dict] = (), height: int = 400, x_log2: bool = False) -> go.Figure:
+    """Accuracy lines with Wilson 95% bands (or error bars for single points).
 
     Args:
-        series: dicts with x, acc, lo, hi (lists), label, color, dash ("solid" ...), width, and
-            custom (list of [checkpoint, N, depth] per point, returned when a point is clicked).
-        chance: {"x": [...], "acc": [...]} the majority-class level (dotted grey).
-        refs: horizontal reference lines: dicts with label, acc, lo, hi, color, dash.
+        series: dicts with x, acc, lo, hi, n (lists), label, color, and optionally dash, width,
+            marker, symbol, band (False: no band), offset (shift in axis units, to unstack dots);
+            custom: one [checkpoint, N, depth] per point (returned when clicked).
+        chance: {"x": [...], "acc": [...]} the majority-answer level (dotted grey, labelled).
+        refs: horizontal reference lines: dicts with label, acc, lo, hi, color, dash (labelled on the line).
+        x_log2: place x at log2(x) (for N = 1, 2, 4, 8), labelled with the original values.
     """
-    fig = go.Figure()
+    pos = (lambda v: float(np.log2(v))) if x_log2 else (lambda v: v)
     xs = sorted({x for s in series for x in s["x"]} | set((chance or {}).get("x", [])))
+    traces, shapes, notes = [], [], []
     for r in refs:
-        fig.add_hrect(y0=r["lo"], y1=r["hi"], fillcolor=r["color"], opacity=0.08, line_width=0)
-        fig.add_hline(y=r["acc"], line=dict(color=r["color"], dash=r.get("dash", "dash"), width=1.5),
-                      annotation_text=r["label"], annotation_position="bottom left",
-                      annotation_font=dict(size=10, color=r["color"]))
-        fig.add_trace(go.Scatter(x=[xs[0]] if xs else [0], y=[r["acc"]], mode="lines", name=r["label"],
-                                 line=dict(color=r["color"], dash=r.get("dash", "dash")), hoverinfo="skip",
-                                 visible="legendonly"))
+        shapes.append(dict(type="rect", xref="paper", x0=0, x1=1, yref="y", y0=r["lo"], y1=r["hi"],
+                           fillcolor=r["color"], opacity=0.07, line=dict(width=0), layer="below"))
+        shapes.append(dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=r["acc"], y1=r["acc"],
+                           line=dict(color=r["color"], dash=r.get("dash", "dash"), width=1.5)))
+        notes.append(dict(text=f"{r['label']} {r['acc']:.2f}", xref="paper", x=1, xanchor="right", yref="y",
+                          y=r["acc"], yanchor="bottom", showarrow=False, font=dict(size=10, color=r["color"])))
     if chance:
-        fig.add_trace(go.Scatter(x=chance["x"], y=chance["acc"], name="chance (majority answer)", mode="lines",
-                                 line=dict(color=MUTED, dash="dot", width=1.5),
-                                 hovertemplate="chance at %{x}: %{y:.3f}<extra></extra>"))
+        traces.append(dict(type="scatter", x=[pos(v) for v in chance["x"]], y=chance["acc"], name="chance",
+                           mode="lines", showlegend=False, line=dict(color=MUTED, dash="dot", width=1.5),
+                           hovertemplate="chance (always the most common answer): %{y:.3f}<extra></extra>"))
+        notes.append(dict(x=pos(chance["x"][0]), y=chance["acc"][0], text="chance", showarrow=False, yanchor="top",
+                          xanchor="left", font=dict(size=10, color=MUTED)))
     for s in series:
-        x, lo, hi = list(s["x"]), list(s["lo"]), list(s["hi"])
-        if len(x) > 1:
-            fig.add_trace(go.Scatter(x=x + x[::-1], y=hi + lo[::-1], fill="toself", fillcolor=s["color"], opacity=0.13,
-                                     line=dict(width=0), hoverinfo="skip", showlegend=False))
-        cd = [[*c, a, l_, h_, n_] for c, a, l_, h_, n_ in zip(s["custom"], s["acc"], lo, hi, s["n"])]
-        fig.add_trace(go.Scatter(
-            x=x, y=list(s["acc"]), name=s["label"], mode="lines+markers" if len(x) > 1 else "markers",
+        x = [pos(v) + s.get("offset", 0.0) for v in s["x"]]
+        lo, hi, acc = list(s["lo"]), list(s["hi"]), list(s["acc"])
+        if len(x) > 1 and s.get("band", True):
+            traces.append(dict(type="scatter", x=x + x[::-1], y=hi + lo[::-1], fill="toself", fillcolor=s["color"],
+                               mode="lines", opacity=0.1, line=dict(width=0), hoverinfo="skip", showlegend=False))
+        cd = [[*c, a, l_, h_, n_] for c, a, l_, h_, n_ in zip(s["custom"], acc, lo, hi, s["n"])]
+        traces.append(dict(
+            type="scatter", x=x, y=acc, name=s["label"], mode="lines+markers" if len(x) > 1 else "markers",
             line=dict(color=s["color"], dash=s.get("dash", "solid"), width=s.get("width", 2.2)),
             marker=dict(size=s.get("marker", 7), color=s["color"], symbol=s.get("symbol", "circle")),
             error_y=None if len(x) > 1 else dict(type="data", symmetric=False,
-                                                 array=[h_ - a for h_, a in zip(hi, s["acc"])],
-                                                 arrayminus=[a - l_ for l_, a in zip(lo, s["acc"])],
+                                                 array=[h_ - a for h_, a in zip(hi, acc)],
+                                                 arrayminus=[a - l_ for l_, a in zip(lo, acc)],
                                                  color=s["color"], thickness=1.5, width=4),
             customdata=cd,
-            hovertemplate=(f"<b>{s['label']}</b><br>{x_title} %{{x}}: accuracy %{{y:.3f}}"
-                           "<br>95% CI [%{customdata[4]:.3f}, %{customdata[5]:.3f}], n = %{customdata[6]}"
-                           "<extra>click to open in the timeline</extra>")))
-    fig.update_layout(
-        xaxis=dict(title=dict(text=x_title, font_size=12), tickmode="array", tickvals=xs, gridcolor="white",
-                   type="log" if x_log2 else "linear"),
-        yaxis=dict(title=dict(text="accuracy (held-out inputs)", font_size=12), range=[0.35, 1.02], gridcolor="white"),
-        legend=dict(orientation="h", y=-0.22, x=0, font_size=11), plot_bgcolor="#F7F8FA",
-        clickmode="event+select",
+            hovertemplate=(f"<b>{s['label']}</b><br>{x_title} %{{customdata[{1 if x_log2 else 2}]}}: accuracy "
+                           "%{y:.3f}<br>95% CI [%{customdata[4]:.3f}, %{customdata[5]:.3f}], n = %{customdata[6]}"
+                           "<extra>click to pick</extra>")))
+    n_legend = (sum(1 for t in traces if t.get("showlegend", True) and t.get("name")) + 1) // 2   # two columns
+    layout = dict(
+        shapes=shapes, annotations=notes,
+        xaxis=dict(title=dict(text=x_title, font_size=12), tickmode="array", tickvals=[pos(v) for v in xs],
+                   ticktext=[str(v) for v in xs], gridcolor="white", zeroline=False,
+                   range=[pos(xs[0]) - 0.3, pos(xs[-1]) + 0.45] if xs else None),
+        yaxis=dict(title=dict(text="accuracy on held-out inputs", font_size=12), range=[0.35, 1.02], gridcolor="white"),
+        legend=dict(orientation="h", y=-0.2, yanchor="top", x=0, font_size=11, entrywidth=0.5,
+                    entrywidthmode="fraction"),
+        plot_bgcolor="#F7F8FA", clickmode="event+select",
     )
-    return _layout(fig, height, margin=dict(l=8, r=8, t=10, b=8))
+    return _figure(traces, layout, height + 22 * n_legend, margin=dict(l=8, r=8, t=10, b=40 + 22 * n_legend),
+                   automargin=True)

@@ -1,0 +1,294 @@
+"""Every page of the explorer through `streamlit.testing.v1.AppTest`: it renders, the controls change
+what is shown, and bad input gives a message instead of a traceback.
+
+Uses the shipped checkpoints in checkpoints/ (rule110-n1, -n2, -n4, ...).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+CKPTS = ROOT / "checkpoints"
+pytestmark = pytest.mark.skipif(not (CKPTS / "rule110-n4" / "model.safetensors").exists(),
+                                reason="needs the shipped checkpoints in checkpoints/ (rule110-n1/-n2/-n4)")
+
+
+@pytest.fixture(autouse=True)
+def navigation_not_pages_folder(monkeypatch):
+    """AppTest re-detects the legacy `pages/` folder at every run (it resets the flag that
+    `st.navigation` clears), and would then run a page file alone, without app.py. The real server
+    clears the flag once, on its first run; this makes AppTest behave like it."""
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def restore_torch_threads():
+    """The app pins torch to one thread (see pages/lab.py); give later test modules their own setting back."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def app(**state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in state.items():
+        at.session_state[k] = v
+    return at.run()
+
+
+def chart(at: AppTest, key: str) -> dict:
+    return json.loads(at.get_by_key(key).proto.spec)
+
+
+def z(at: AppTest, key: str, trace: int = 0) -> np.ndarray:
+    """A heatmap's z as numpy (plotly >= 6 sends numpy arrays base64-encoded)."""
+    zz = chart(at, key)["data"][trace]["z"]
+    if isinstance(zz, dict):
+        shape = tuple(int(s) for s in str(zz["shape"]).split(","))
+        return np.frombuffer(base64.b64decode(zz["bdata"]), dtype=np.dtype(zz["dtype"])).reshape(shape)
+    return np.asarray(zz, dtype=float)
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+# ---------------------------------------------------------------------------- timeline
+def test_timeline_renders_every_panel():
+    at = app()
+    no_exception(at)
+    assert at.session_state["ckpt"] == "rule110-n4" and at.session_state["passes"] == 4
+    assert "window 1, wake token 1 of 17: 't=6'" in markdown(at)
+    keys = {c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}
+    assert {"tl_ribbon", "tl_norms_1", "tl_sample", "tl_S_1", "tl_dS_1", "tl_attn_0", "tl_gates_1"} <= keys
+    assert len(at.select_slider(key="step").options) == 22
+    assert "Rule 110 · hybrid AF · trained N=4" in [c.value for c in at.sidebar.caption]
+
+
+def test_stepping_forward_changes_the_fast_weights():
+    at = app()
+    before = z(at, "tl_S_1")
+    at.button(key="tl_fwd").click().run()
+    no_exception(at)
+    assert at.session_state["step"] == 1 and "wake token 2 of 17" in markdown(at)
+    after = z(at, "tl_S_1")
+    assert after.shape == (32, 32) and not np.array_equal(before, after)
+    at.button(key="tl_back").click().run()
+    np.testing.assert_array_equal(z(at, "tl_S_1"), before)
+
+
+def test_a_sleep_pass_changes_the_fast_weights_and_the_locked_scale_does_not():
+    at = app()
+    at.button(key="tl_last").click().run()
+    at.button(key="tl_first").click().run()
+    at.select_slider(key="step").set_value(16).run()                 # last wake token of window 1
+    awake, scale = z(at, "tl_S_1"), chart(at, "tl_S_1")["layout"]["coloraxis"]["cmax"]
+    at.button(key="tl_next_sleep").click().run()
+    no_exception(at)
+    assert "window 1 asleep: pass 2 of 4" in markdown(at)
+    assert not np.array_equal(z(at, "tl_S_1"), awake)
+    assert chart(at, "tl_S_1")["layout"]["coloraxis"]["cmax"] == scale
+    assert chart(at, "tl_norms_1")["data"][0]["marker"]["opacity"] == [0.35, 1.0, 0.35, 0.35]   # pass 2 of 4
+
+
+def test_changing_N_changes_the_timeline_and_keeps_the_place():
+    at = app()
+    at.select_slider(key="step").set_value(18).run()                 # N = 4: sleep pass 3
+    s4 = z(at, "tl_S_1")
+    at.select_slider(key="passes").set_value(2).run()
+    no_exception(at)
+    assert len(at.select_slider(key="step").options) == 20
+    assert "window 1 asleep: pass 2 of 2" in markdown(at)            # the closest step of the new timeline
+    assert not np.array_equal(z(at, "tl_S_1"), s4)
+    assert any("trained with N = 4" in w.value for w in at.sidebar.warning)
+
+
+def test_play_advances_and_pause_stops():
+    at = app()
+    at.button(key="tl_play").click().run()
+    no_exception(at)
+    assert at.session_state["playing"] and at.session_state["step"] == 1   # the first tick advances at once
+    at.button(key="tl_play").click().run()                                   # now "Pause"
+    no_exception(at)
+    assert not at.session_state["playing"] and at.session_state["step"] == 1
+    at.button(key="tl_fwd").click().run()                                    # ordinary stepping again
+    assert at.session_state["step"] == 2 and "wake token 3 of 17" in markdown(at)
+
+
+def test_depth_and_seed_change_the_sample():
+    at = app()
+    first = z(at, "tl_sample")
+    at.select_slider(key="depth").set_value(3).run()
+    assert z(at, "tl_sample").shape == (4, 16)
+    at.number_input(key="seed").set_value(7).run()
+    no_exception(at)
+    assert not np.array_equal(z(at, "tl_sample")[0], first[0])
+
+
+def test_checkpoint_switch_to_another_model():
+    at = app()
+    at.sidebar.selectbox(key="ckpt").set_value("rule110-n1").run()
+    no_exception(at)
+    assert at.session_state["passes"] == 1                           # starts at the N it was trained with
+    assert len(at.select_slider(key="step").options) == 19
+
+
+@pytest.mark.parametrize("name, caption", [("rule110-attn-evicted", "KV cache evicted"),
+                                           ("rule110-attn-kept", "cache kept")])
+def test_attention_only_baselines_explain_what_they_lack(name, caption):
+    if not (CKPTS / name / "model.safetensors").exists():
+        pytest.skip(f"{name} is not trained yet")
+    at = app()
+    at.sidebar.selectbox(key="ckpt").set_value(name).run()
+    at.button(key="tl_next_sleep").click().run()
+    no_exception(at)
+    assert any("No fast weights" in i.value for i in at.info)
+    assert caption in markdown(at)
+    assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("tl_S_1")]
+
+
+def test_a_checkpoint_of_another_task_gets_a_timeline(tmp_path):
+    """k-hop retrieval: three consolidation windows, then the query window; an untrained model is enough."""
+    from sleepcore.checkpoint import save_checkpoint
+    from sleepcore.config import ModelConfig, SleepConfig
+    from sleepcore.model import SleepingHybrid
+    from sleepcore.tasks import make_task
+
+    task = make_task("khop")
+    torch.manual_seed(0)
+    model = SleepingHybrid(ModelConfig(vocab_size=task.vocab_size, d_model=32, head_dim=16, layers="AF",
+                                       max_window=task.window), SleepConfig(window=task.window, passes=2))
+    save_checkpoint(tmp_path / "khop-n2", model, task=task.config())
+    at = app(ckpt_dir=str(tmp_path))
+    no_exception(at)
+    assert len(at.select_slider(key="step").options) == 3 * (8 + 1 + 1) + 8 + 1   # a full last window is evicted too
+    at.button(key="tl_last").click().run()
+    no_exception(at)
+    assert "prediction window ends" in markdown(at) and "Model says" in markdown(at)
+    at.switch_page("pages/automaton.py").run()          # no automaton model: the true diagram still works
+    no_exception(at)
+    assert any("No model was trained for rule 110" in i.value for i in at.info)
+
+
+# ---------------------------------------------------------------------------- automaton
+def test_automaton_diagrams_and_rule_change():
+    at = app()
+    at.switch_page("pages/automaton.py").run()
+    no_exception(at)
+    true110 = z(at, "ca_true")
+    assert true110.shape == (9, 16)
+    titles = [chart(at, f"ca_pred_{n}")["layout"]["title"]["text"] for n in (1, 2, 4)]
+    assert all(t.startswith(f"N = {n}: ") and t.endswith("/128 right") for t, n in zip(titles, (1, 2, 4)))
+    at.number_input(key="ca_rule").set_value(30).run()
+    no_exception(at)
+    assert not np.array_equal(z(at, "ca_true"), true110)
+    assert any("No model was trained for rule 30" in i.value for i in at.info)
+
+
+def test_automaton_cells_flip_and_open_in_timeline():
+    at = app()
+    at.switch_page("pages/automaton.py").run()
+    cells = list(at.session_state["ca_cells"])
+    at.button(key="ca_cell_0").click().run()
+    assert list(at.session_state["ca_cells"]) == [1 - cells[0]] + cells[1:]
+    assert z(at, "ca_true")[0, 0] == 1 - cells[0]
+    at.button(key="ca_open").click().run()
+    no_exception(at)
+    assert at.session_state["custom_state"] == tuple(at.session_state["ca_cells"])
+    assert "Initial state" not in markdown(at) and "The question" in markdown(at)   # now on the timeline
+
+
+# ---------------------------------------------------------------------------- sleep more
+def test_sleep_more_measures_and_opens_a_point_in_the_timeline():
+    at = app(eval_samples=25)
+    at.switch_page("pages/sleep_more.py").run()
+    no_exception(at)
+    by_n, by_depth = chart(at, "sm_by_n"), chart(at, "sm_by_depth")
+    names = {t.get("name") for t in by_n["data"]}
+    assert "nmix at test-time N" in names
+    assert any(t.get("fill") == "toself" for t in by_depth["data"])            # Wilson bands
+    at.selectbox(key="open_ckpt").set_value("rule110-n2")
+    at.selectbox(key="open_n").set_value(2)
+    at.selectbox(key="open_depth").set_value(7)
+    at.button(key="sm_open").click().run()
+    no_exception(at)
+    assert (at.session_state["ckpt"], at.session_state["passes"], at.session_state["depth"]) == ("rule110-n2", 2, 7)
+    assert "window 1, wake token 1 of 17: 't=7'" in markdown(at)
+
+
+# ---------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("page", ["pages/timeline.py", "pages/automaton.py", "pages/sleep_more.py"])
+def test_missing_checkpoints_folder_is_explained(monkeypatch, tmp_path, page):
+    monkeypatch.setenv("SLEEPLAB_CHECKPOINTS", str(tmp_path / "nowhere"))
+    at = app()
+    at.switch_page(page).run()
+    no_exception(at)
+    messages = [e.value for e in at.error] + [i.value for i in at.info]
+    assert any("No checkpoints folder" in m and "SLEEPLAB_CHECKPOINTS" in m for m in messages)
+
+
+def test_corrupt_checkpoint_is_explained(tmp_path):
+    good, bad = tmp_path / "rule110-n4", tmp_path / "broken"
+    shutil.copytree(CKPTS / "rule110-n4", good, ignore=shutil.ignore_patterns("train_state*", "log*"))
+    shutil.copytree(good, bad)
+    (bad / "model.safetensors").write_bytes(b"\x80\x04 this is a pickle, not safetensors")
+    at = app(ckpt_dir=str(tmp_path))
+    no_exception(at)
+    at.sidebar.selectbox(key="ckpt").set_value("broken").run()
+    no_exception(at)
+    assert any("broken" in e.value and "pickle" in e.value for e in at.error)
+    at.switch_page("pages/automaton.py").run()                      # the good N = 4 model answers, not the broken
+    no_exception(at)
+    assert chart(at, "ca_pred_4")["layout"]["title"]["text"].endswith("/128 right")
+    at.session_state["eval_samples"] = 25
+    at.switch_page("pages/sleep_more.py").run()
+    no_exception(at)
+    assert any("Could not evaluate `broken`" in w.value for w in at.warning)
+
+
+def test_seed_out_of_range_is_reset_with_a_message():
+    at = app(seed=-5)
+    no_exception(at)
+    assert any("out of range" in e.value for e in at.sidebar.error)
+    assert at.session_state["seed"] == 0
+
+
+# ---------------------------------------------------------------------------- glue
+def test_diagram_is_the_models_answer_for_each_rotation():
+    from pages import lab
+    from sleepcore.checkpoint import load_checkpoint
+    from sleepcore.tasks import task_from_config
+
+    model, cfg = load_checkpoint(CKPTS / "rule110-n4")
+    task = task_from_config(cfg["task"])
+    cells = [0, 1, 1, 0, 1, 0, 0, 0, 1, 1, 1, 0, 1, 0, 0, 1]
+    probs = lab.diagram_predictions(model, task, cells, 5, passes=4)
+    assert probs.shape == (6, 16) and probs[0].tolist() == cells
+    for s, j in [(1, 0), (5, 3), (3, 15)]:
+        sample = lab.custom_sample(task, cells[j:] + cells[:j], s)
+        with torch.inference_mode():
+            logits = model(sample.tokens, sample.targets, passes=4).logits[0, -1]
+        p1 = logits[[task.index["0"], task.index["1"]]].softmax(-1)[1]
+        assert probs[s, j] == pytest.approx(float(p1), abs=1e-5)
+    truth = lab.true_diagram(cells, 110, 5)
+    assert int(sample.targets[0, -1]) == truth[3, 15]

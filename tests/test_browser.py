@@ -1,0 +1,150 @@
+"""The explorer in a real browser: a real `streamlit run app.py` server and headless Debian Chromium
+driven by Playwright. Waits on what the page shows (and the app's health endpoint), never on sleeps.
+
+    .venv/bin/python -m pytest -m browser tests/test_browser.py
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason="chromium is not installed (apt-get install -y chromium); the browser test needs it"),
+    pytest.mark.skipif(not (ROOT / "checkpoints" / "rule110-n4" / "model.safetensors").exists(),
+                       reason="needs the shipped checkpoints in checkpoints/"),
+]
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+expect = playwright_api.expect
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    """A fresh `streamlit run app.py` on a free loopback port, ready when /_stcore/health says ok."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        url, deadline = f"http://127.0.0.1:{port}", time.time() + 60
+        try:
+            while True:
+                try:
+                    if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read().strip() == b"ok":
+                        break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.time() > deadline:
+                    log.seek(0)
+                    pytest.fail(f"streamlit did not start:\n{log.read().decode(errors='replace')[-3000:]}")
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser_page(app_url):
+    """Headless Debian Chromium with a fresh profile, 1280 wide (a laptop screen)."""
+    with playwright_api.sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
+        ctx = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True,
+                                                   args=CHROMIUM_FLAGS, viewport={"width": 1280, "height": 1500})
+        pg = ctx.pages[0] if ctx.pages else ctx.new_page()
+        pg.set_default_timeout(30_000)
+        yield pg
+        ctx.close()
+
+
+def idle(page) -> None:
+    """The script run has finished and every plotly chart on the page is drawn."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+    page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stPlotlyChart']\")]"
+                           ".every(c => c.querySelector('.main-svg'))")
+
+
+def click(page, key: str) -> None:
+    """Click the button placed with this key (class st-key-<key>) once the app is idle."""
+    idle(page)
+    page.locator(f".st-key-{key} button:visible").click()
+
+
+def heatmap_values(page, key: str) -> list:
+    """The z values plotly.js is drawing in the chart placed with this key (Streamlit marks the
+    element with the class st-key-<key>)."""
+    plot = page.locator(f".st-key-{key} .js-plotly-plot")
+    expect(plot).to_have_count(1)
+    # _fullData holds the decoded arrays (data[i].z is the base64 payload plotly.py sent)
+    return plot.evaluate("el => el._fullData.filter(t => t.type === 'heatmap')"
+                         ".map(t => Array.from(t.z, row => Array.from(row)))")
+
+
+def test_timeline_steps_into_sleep_and_the_memory_changes(browser_page, app_url, tmp_path):
+    page = browser_page
+    page.goto(app_url, wait_until="domcontentloaded")
+    expect(page.get_by_text("window 1, wake token 1 of 17: 't=6'")).to_be_visible(timeout=60_000)
+    idle(page)
+    page.screenshot(path=str(tmp_path / "timeline-start.png"))
+    first = heatmap_values(page, "tl_S_1")
+    assert len(first) == 2 and len(first[0]) == 32 and len(first[0][0]) == 32       # two heads, 32 x 32
+
+    click(page, "tl_fwd")
+    expect(page.get_by_text("window 1, wake token 2 of 17")).to_be_visible()
+    idle(page)
+    assert heatmap_values(page, "tl_S_1") != first
+
+    click(page, "tl_next_sleep")
+    expect(page.get_by_text("window 1 asleep: pass 2 of 4")).to_be_visible()
+    idle(page)
+    pass2 = heatmap_values(page, "tl_S_1")
+    shot2 = page.locator(".st-key-tl_S_1").screenshot(path=str(tmp_path / "S-pass2.png"))
+    click(page, "tl_fwd")
+    expect(page.get_by_text("window 1 asleep: pass 3 of 4")).to_be_visible()
+    idle(page)
+    assert heatmap_values(page, "tl_S_1") != pass2                                  # sleeping changed S
+    assert page.locator(".st-key-tl_S_1").screenshot(path=str(tmp_path / "S-pass3.png")) != shot2
+    page.screenshot(path=str(tmp_path / "timeline-sleep.png"))
+
+    click(page, "tl_last")
+    expect(page.get_by_text("prediction window, wake token 1 of 1: '?'")).to_be_visible()
+    expect(page.get_by_text("The question:")).to_be_visible()
+
+
+def test_every_page_renders(browser_page, app_url, tmp_path):
+    page = browser_page
+    page.goto(app_url, wait_until="domcontentloaded")
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible(timeout=60_000)
+    idle(page)
+    page.get_by_role("link", name="Cellular automaton").click()
+    expect(page.get_by_role("heading", name="Cellular automaton")).to_be_visible()
+    expect(page.get_by_text("N = 4:").first).to_be_visible()
+    idle(page)
+    page.screenshot(path=str(tmp_path / "automaton.png"))
+    page.get_by_role("link", name="Sleep more, think deeper").click()
+    expect(page.get_by_role("heading", name="Sleep more, think deeper")).to_be_visible()
+    expect(page.get_by_role("heading", name="Accuracy against depth t")).to_be_visible(timeout=120_000)
+    idle(page)
+    assert page.locator("[data-testid='stPlotlyChart']").count() == 2
+    page.screenshot(path=str(tmp_path / "sleep-more.png"))
+    assert page.locator("[data-testid='stException']").count() == 0
