@@ -120,6 +120,32 @@ def other_runnable() -> int | None:
     return max(min(counts) - 1, 0)
 
 
+def chunked_forward_flops(B: int, H: int, K: int, V: int, T: int, C: int) -> float:
+    """Analytic multiply-add count (x2) of the chunked forward, the matrix products only.
+
+    Per chunk of C tokens: K K^T and Q K^T (2 C^2 K each), the triangular solve for U and W
+    (C^2 (V + K)), and in the loop over chunks W S (2 C K V), Q S (2 C K V), P Delta (2 C^2 V) and
+    K^T Delta (2 C K V). Elementwise work (gates, masks) is ignored, so this is a lower bound.
+    """
+    n = -(-T // C)
+    per_chunk = 4 * C * C * K + C * C * (V + K) + 6 * C * K * V + 2 * C * C * V
+    return float(B * H * n * per_chunk)
+
+
+def matmul_peak_gflops(n: int = 512, repeats: int = 20) -> float:
+    """Measured float32 GEMM throughput on this machine now (the roofline the op is compared with)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return 2 * n ** 3 / times[len(times) // 2] / 1e9
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
@@ -141,6 +167,12 @@ def main() -> None:
         print(f"{n:<8}{r['fwd'][n]:>10.2f}{r['fwd_bwd'][n]:>13.2f}{f'{lo:.1f}..{hi:.1f}':>20}"
               f"{r['fwd']['loop'] / r['fwd'][n]:>12.2f}x{r['fwd_bwd']['loop'] / r['fwd_bwd'][n]:>12.2f}x")
 
+    peak = matmul_peak_gflops()
+    achieved = {n: chunked_forward_flops(**SHAPE, C=VARIANTS[n]) / (r["fwd"][n] / 1e3) / 1e9 for n in ("c32", "c64")}
+    print(f"\nfloat32 matmul peak measured now (512x512x512): {peak:.1f} GFLOP/s; chunked forward achieves "
+          + ", ".join(f"{n} {g:.1f} GFLOP/s ({g / peak:.1%} of peak)" for n, g in achieved.items())
+          + " (analytic count of its matrix products)")
+
     w = bench_wake()
     print(f"\nwake latency, model.step (d_model=64, AFAF, L={w['window']}, B=1, float32, {w['params']} params): "
           f"median {w['step_ms_median']:.3f} ms/token, p90 {w['step_ms_p90']:.3f} ms; "
@@ -157,6 +189,9 @@ def main() -> None:
         "fwd_bwd_speedup_c64": round(r["fwd_bwd"]["loop"] / r["fwd_bwd"]["c64"], 2),
         "fwd_speedup_c32": round(r["fwd"]["loop"] / r["fwd"]["c32"], 2),
         "fwd_speedup_c64": round(r["fwd"]["loop"] / r["fwd"]["c64"], 2),
+        "matmul_peak_gflops": round(peak, 1),
+        "c32_fwd_gflops": round(achieved["c32"], 2),
+        "c64_fwd_gflops": round(achieved["c64"], 2),
         "wake_step_ms_median": round(w["step_ms_median"], 4),
         "sleep_window_ms_median": round(w["sleep_ms_median"], 3),
     }
