@@ -181,6 +181,14 @@ def load_weights(model: SleepingHybrid, data: bytes | None = None, path: Path | 
     return model
 
 
+def _frozen(model: SleepingHybrid) -> SleepingHybrid:
+    """Eval mode, no gradients: a loaded model is for inference and may be shared between users."""
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
 def load_checkpoint(folder: str | Path) -> tuple[SleepingHybrid, dict[str, Any]]:
     """Load a checkpoint folder. Returns (model in eval mode, config dict)."""
     folder = Path(folder)
@@ -188,20 +196,10 @@ def load_checkpoint(folder: str | Path) -> tuple[SleepingHybrid, dict[str, Any]]
     path = folder / MODEL_FILE
     if not path.is_file():
         raise CheckpointError(f"{str(folder)!r} has no {MODEL_FILE}")
-    model = build_model(cfg)
-    load_weights(model, path=path)
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model, cfg
+    return _frozen(load_weights(build_model(cfg), path=path)), cfg
 
 
 def load_from_bytes(model_bytes: bytes, config_bytes: bytes) -> tuple[SleepingHybrid, dict[str, Any]]:
     """Load an uploaded checkpoint (the two files' bytes) with the same checks as `load_checkpoint`."""
     cfg = parse_config(config_bytes)
-    model = build_model(cfg)
-    load_weights(model, data=model_bytes)
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model, cfg
+    return _frozen(load_weights(build_model(cfg), data=model_bytes)), cfg

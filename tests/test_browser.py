@@ -7,20 +7,16 @@ driven by Playwright. Waits on what the page shows (and the app's health endpoin
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(ROOT / "docs"))
+from screenshots import CHROMIUM_FLAGS, streamlit_server  # noqa: E402  (docs/screenshots.py)
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,34 +31,10 @@ expect = playwright_api.expect
 
 @pytest.fixture(scope="module")
 def app_url():
-    """A fresh `streamlit run app.py` on a free loopback port, ready when /_stcore/health says ok."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        url, deadline = f"http://127.0.0.1:{port}", time.time() + 60
-        try:
-            while True:
-                try:
-                    if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read().strip() == b"ok":
-                        break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.time() > deadline:
-                    log.seek(0)
-                    pytest.fail(f"streamlit did not start:\n{log.read().decode(errors='replace')[-3000:]}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    """A fresh `streamlit run app.py` on a free loopback port, ready when /_stcore/health says ok
+    (the same server helper the screenshot script uses)."""
+    with streamlit_server(timeout=60.0) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
