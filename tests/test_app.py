@@ -292,3 +292,29 @@ def test_diagram_is_the_models_answer_for_each_rotation():
         assert probs[s, j] == pytest.approx(float(p1), abs=1e-5)
     truth = lab.true_diagram(cells, 110, 5)
     assert int(sample.targets[0, -1]) == truth[3, 15]
+
+
+# ---------------------------------------------------------------------------- isolation
+def test_sessions_are_isolated_and_the_shared_model_is_never_mutated():
+    """Two browser sessions at once: each keeps its own N, position and view; the model cached for
+    both (st.cache_resource) still holds exactly the weights on disk after both have stepped and slept."""
+    from safetensors.torch import load_file
+
+    from pages import lab
+
+    a, b = app(), app()
+    b_before = z(b, "tl_S_1")
+    a.select_slider(key="passes").set_value(2).run()
+    a.button(key="tl_next_sleep").click().run()
+    a.button(key="tl_fwd").click().run()
+    no_exception(a)
+    assert a.session_state["passes"] == 2 and a.session_state["step"] > 0
+    b.run()
+    no_exception(b)
+    assert b.session_state["passes"] == 4 and b.session_state["step"] == 0
+    np.testing.assert_array_equal(z(b, "tl_S_1"), b_before)
+    folder = ROOT / "checkpoints" / "rule110-n4"
+    model, _, _ = lab.load_model(lab.find(lab.catalog(), "rule110-n4"))   # the object the app's cache holds
+    on_disk = load_file(str(folder / "model.safetensors"))
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, on_disk[name]), f"{name} changed in the shared model"
