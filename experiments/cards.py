@@ -14,6 +14,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CKPT, EVAL = ROOT / "checkpoints", ROOT / "docs" / "results" / "eval"
 
+SWEEP_GPU = ["python experiments/sweep.py experiments/sweep_deep.json --runs-dir runs2 --device cuda --parallel 6 "
+             "--threads 2 --calibrate 30 --budget-minutes 4.3     # calibration chose 2100 steps",
+             "python experiments/sweep.py experiments/sweep_deep.json --runs-dir runs2 --device cuda --parallel 6 "
+             "--threads 2 --steps 3600 --max-minutes 2.6"]
+SWEEP_CPU = ["python experiments/sweep.py experiments/sweep_deep.json --runs-dir runs_cpu --parallel 2 --threads 1 "
+             "--steps 2100 --only rule110-t8-attn-evicted,rule110-t8-attn-kept",
+             "python experiments/sweep.py experiments/sweep_deep.json --runs-dir runs_cpu --parallel 2 --threads 1 "
+             "--steps 3600 --only rule110-t8-attn-evicted,rule110-t8-attn-kept"]
 GPU = "one NVIDIA H200 (shared by 6 training processes at once), PyTorch 2.11 + CUDA 13, via the project's device tool"
 CPU = "this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), two runs side by side, 1 thread each"
 # name -> (sweep spec, run name in the spec, where it trained)
@@ -79,6 +87,8 @@ def card(name: str) -> str:
              f"resumed with `--steps 3600`, which restarts the cosine from its 2,100/3,600 point; every model "
              f"of the sweep got exactly this schedule. Commands (sweep: `{spec}`, run `{run}`):", "",
              "```", *train_commands(spec, run, f"runs/{run}"), "```", "",
+             "They were launched (with `--device`/`--threads` added per run) by:", "",
+             "```", *(SWEEP_GPU if where == GPU else SWEEP_CPU), "```", "",
              "The folder holds `train_state.*` (optimiser state), so rerunning the command with a larger "
              "`--steps` and `--out` pointing at a copy of this folder continues training.", ""]
     if evals:
