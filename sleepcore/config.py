@@ -7,6 +7,7 @@ flag fails with one readable line (see `ConfigError`).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,22 @@ class ConfigError(ValueError):
 def _require(cond: bool, msg: str) -> None:
     if not cond:
         raise ConfigError(msg)
+
+
+def _is_int(value: Any) -> bool:
+    """An int that is not a bool (`d_model=True` is a mistake, not 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    """A finite int or float that is not a bool."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) if isinstance(value, float) else _is_int(value))
+
+
+# A model whose weights would exceed what a checkpoint may hold (checkpoint.MAX_MODEL_BYTES, float32) is
+# refused before any tensor is allocated, so a hostile config.json cannot make the loader allocate gigabytes.
+MAX_PARAMS = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -65,26 +82,36 @@ class ModelConfig:
     tie_embeddings: bool = False
 
     def __post_init__(self) -> None:
-        _require(isinstance(self.vocab_size, int) and self.vocab_size >= 2,
-                 f"vocab_size must be an int >= 2; got {self.vocab_size!r}")
-        _require(isinstance(self.d_model, int) and self.d_model >= 1, f"d_model must be a positive int; got {self.d_model!r}")
-        _require(isinstance(self.n_heads, int) and self.n_heads >= 1, f"n_heads must be a positive int; got {self.n_heads!r}")
-        _require(isinstance(self.head_dim, int) and self.head_dim >= 1, f"head_dim must be a positive int; got {self.head_dim!r}")
+        for name in ("vocab_size", "d_model", "n_heads", "head_dim", "max_window"):
+            v = getattr(self, name)
+            lo = 2 if name == "vocab_size" else 1
+            _require(_is_int(v) and v >= lo, f"{name} must be an int >= {lo}; got {v!r}")
         _require(isinstance(self.layers, str) and len(self.layers) >= 1 and set(self.layers) <= {ATTN, FAST},
                  f"layers must be a non-empty string of 'A' (attention) and 'F' (fast-weight) blocks, "
                  f"e.g. 'AFAF'; got {self.layers!r}")
         _require(len(self.layers) <= 64, f"layers has {len(self.layers)} blocks; at most 64 are accepted")
-        _require(isinstance(self.mlp_ratio, int) and self.mlp_ratio >= 0, f"mlp_ratio must be an int >= 0; got {self.mlp_ratio!r}")
-        _require(self.fast_rule in ("delta", "hebbian"), f"fast_rule must be 'delta' or 'hebbian'; got {self.fast_rule!r}")
-        _require(self.chunk_size is None or (isinstance(self.chunk_size, int) and self.chunk_size >= 1),
+        _require(_is_int(self.mlp_ratio) and self.mlp_ratio >= 0, f"mlp_ratio must be an int >= 0; got {self.mlp_ratio!r}")
+        _require(isinstance(self.fast_rule, str) and self.fast_rule in ("delta", "hebbian"),
+                 f"fast_rule must be 'delta' or 'hebbian'; got {self.fast_rule!r}")
+        _require(self.chunk_size is None or (_is_int(self.chunk_size) and self.chunk_size >= 1),
                  f"chunk_size must be a positive int or null (reference loop); got {self.chunk_size!r}")
-        _require(isinstance(self.max_window, int) and self.max_window >= 1, f"max_window must be a positive int; got {self.max_window!r}")
-        _require(isinstance(self.window_index_embedding, int) and self.window_index_embedding >= 0,
+        _require(_is_int(self.window_index_embedding) and self.window_index_embedding >= 0,
                  f"window_index_embedding must be an int >= 0; got {self.window_index_embedding!r}")
-        lo, hi = self.forget_bias_range
-        _require(lo <= hi, f"forget_bias_range must be (low, high) with low <= high; got {self.forget_bias_range!r}")
-        object.__setattr__(self, "forget_bias_range", (float(lo), float(hi)))
-        _require(self.d_model * 8 * len(self.layers) <= 10**9, "model too large")
+        fbr = self.forget_bias_range
+        _require(isinstance(fbr, (tuple, list)) and len(fbr) == 2 and all(_is_real(v) for v in fbr) and fbr[0] <= fbr[1],
+                 f"forget_bias_range must be a pair [low, high] of finite numbers with low <= high; got {fbr!r}")
+        object.__setattr__(self, "forget_bias_range", (float(fbr[0]), float(fbr[1])))
+        _require(_is_real(self.beta_bias), f"beta_bias must be a finite number; got {self.beta_bias!r}")
+        _require(isinstance(self.tie_embeddings, bool), f"tie_embeddings must be true or false; got {self.tie_embeddings!r}")
+        inner = self.n_heads * self.head_dim
+        per_block = 5 * self.d_model * inner + 2 * self.n_heads * self.d_model + 2 * self.mlp_ratio * self.d_model ** 2 + 4 * self.d_model
+        params = (2 * self.vocab_size + self.max_window + self.window_index_embedding) * self.d_model \
+            + len(self.layers) * per_block
+        _require(params <= MAX_PARAMS,
+                 f"model too large: vocab_size={self.vocab_size}, d_model={self.d_model}, n_heads={self.n_heads}, "
+                 f"head_dim={self.head_dim}, mlp_ratio={self.mlp_ratio}, max_window={self.max_window}, "
+                 f"window_index_embedding={self.window_index_embedding}, layers={len(self.layers)} blocks "
+                 f"give about {params:.3g} weights; at most {MAX_PARAMS} are accepted")
 
     @property
     def attention_layers(self) -> list[int]:
@@ -113,21 +140,23 @@ class SleepConfig:
     eviction: str = "hard"
 
     def __post_init__(self) -> None:
-        _require(isinstance(self.window, int) and 1 <= self.window <= 65536,
+        _require(_is_int(self.window) and 1 <= self.window <= 65536,
                  f"window (L) must be an int in 1..65536; got {self.window!r}")
-        _require(isinstance(self.passes, int) and 1 <= self.passes <= 64,
+        _require(_is_int(self.passes) and 1 <= self.passes <= 64,
                  f"passes (N) must be an int in 1..64; got {self.passes!r}")
-        _require(self.eviction in EVICTIONS, f"eviction must be one of {EVICTIONS}; got {self.eviction!r}")
+        _require(isinstance(self.eviction, str) and self.eviction in EVICTIONS, f"eviction must be one of {EVICTIONS}; got {self.eviction!r}")
 
 
 def from_dict(cls: type, data: dict[str, Any] | None):
     """Build a config dataclass from a plain dict, rejecting unknown keys with a clear message."""
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{cls.__name__} must be an object of fields (a dict); got {type(data).__name__} {data!r:.80}")
     data = dict(data or {})
     names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
+    unknown = sorted(set(data) - names, key=repr)
     if unknown:
         raise ConfigError(f"unknown {cls.__name__} field(s) {unknown}; accepted: {sorted(names)}")
-    if "forget_bias_range" in data and data["forget_bias_range"] is not None:
+    if isinstance(data.get("forget_bias_range"), list):
         data["forget_bias_range"] = tuple(data["forget_bias_range"])
     try:
         return cls(**data)

@@ -126,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-depth", action="store_true", help="draw --samples at every depth instead of in all")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
+    for flag in ("passes", "seed", "samples"):  # argparse turns `--seed=--` into [] instead of refusing it
+        value = getattr(args, flag)
+        if value is not None and not isinstance(value, int):
+            _fail(f"--{flag} expects a whole number; got {value!r}")
     if args.passes is not None and not 1 <= args.passes <= 64:
         _fail(f"--passes must be in 1..64; got {args.passes}")
     if not 1 <= args.samples <= 1_000_000:

@@ -88,27 +88,37 @@ class TrainConfig:
         def need(c, m):
             if not c:
                 raise ConfigError(m)
-        need(isinstance(self.steps, int) and 1 <= self.steps <= 10**8, f"steps must be an int in 1..1e8; got {self.steps!r}")
-        need(isinstance(self.batch_size, int) and 1 <= self.batch_size <= 65536, f"batch_size must be in 1..65536; got {self.batch_size!r}")
+        def is_int(v):
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        def is_real(v):  # a finite int or float, not a bool
+            return is_int(v) or (isinstance(v, float) and math.isfinite(v))
+
+        need(is_int(self.steps) and 1 <= self.steps <= 10**8, f"steps must be an int in 1..1e8; got {self.steps!r}")
+        need(is_int(self.batch_size) and 1 <= self.batch_size <= 65536, f"batch_size must be an int in 1..65536; got {self.batch_size!r}")
         for name in ("lr", "adam_lr"):
             v = getattr(self, name)
-            need(isinstance(v, (int, float)) and 0 < v < 10 and math.isfinite(v), f"{name} must be in (0, 10); got {v!r}")
-        need(isinstance(self.warmup, int) and self.warmup >= 0, f"warmup must be an int >= 0; got {self.warmup!r}")
-        need(0 <= self.min_lr_ratio <= 1, f"min_lr_ratio must be in [0, 1]; got {self.min_lr_ratio!r}")
-        need(self.clip > 0, f"clip must be > 0; got {self.clip!r}")
-        object.__setattr__(self, "passes", tuple(int(p) for p in (self.passes or ())))
-        need(all(1 <= p <= 64 for p in self.passes), f"passes must be in 1..64; got {list(self.passes)}")
+            need(is_real(v) and 0 < v < 10, f"{name} must be in (0, 10); got {v!r}")
+        need(is_int(self.warmup) and 0 <= self.warmup <= 10**8, f"warmup must be an int in 0..1e8; got {self.warmup!r}")
+        need(is_real(self.min_lr_ratio) and 0 <= self.min_lr_ratio <= 1, f"min_lr_ratio must be in [0, 1]; got {self.min_lr_ratio!r}")
+        need(is_real(self.clip) and self.clip > 0, f"clip must be a finite number > 0; got {self.clip!r}")
+        need(is_real(self.weight_decay) and 0 <= self.weight_decay < 10,
+             f"weight_decay must be a number in [0, 10); got {self.weight_decay!r}")
+        need(isinstance(self.passes, (list, tuple)) and all(is_int(p) and 1 <= p <= 64 for p in self.passes),
+             f"passes must be a list of ints in 1..64; got {self.passes!r}")
+        object.__setattr__(self, "passes", tuple(int(p) for p in self.passes))
         for name in ("eval_every", "eval_samples", "ckpt_every", "log_every"):
             v = getattr(self, name)
-            need(isinstance(v, int) and v >= 1, f"{name} must be an int >= 1; got {v!r}")
-        need(self.device in ("cpu", "cuda"), f"device must be 'cpu' or 'cuda'; got {self.device!r}")
-        need(isinstance(self.threads, int) and self.threads >= 0, f"threads must be an int >= 0 (0 = torch's default); "
+            need(is_int(v) and v >= 1, f"{name} must be an int >= 1; got {v!r}")
+        need(isinstance(self.compile, bool), f"compile must be true or false; got {self.compile!r}")
+        need(isinstance(self.device, str) and self.device in ("cpu", "cuda"), f"device must be 'cpu' or 'cuda'; got {self.device!r}")
+        need(is_int(self.threads) and 0 <= self.threads <= 1024, f"threads must be an int in 0..1024 (0 = torch's default); "
              f"got {self.threads!r}")
-        need(isinstance(self.max_minutes, (int, float)) and 0 <= self.max_minutes < math.inf,
-             f"max_minutes must be >= 0 (0 = no limit); got {self.max_minutes!r}")
+        need(is_real(self.max_minutes) and self.max_minutes >= 0,
+             f"max_minutes must be a finite number >= 0 (0 = no limit); got {self.max_minutes!r}")
         # step s draws from seed * DATA_SEED_STRIDE + s; those seeds must stay below the evaluation namespace
-        need(isinstance(self.seed, int) and self.seed * DATA_SEED_STRIDE + self.steps <= EVAL_SEED_OFFSET,
-             f"seed must be an int with seed * {DATA_SEED_STRIDE} + steps <= {EVAL_SEED_OFFSET} (training batches "
+        need(is_int(self.seed) and self.seed >= 0 and self.seed * DATA_SEED_STRIDE + self.steps <= EVAL_SEED_OFFSET,
+             f"seed must be an int >= 0 with seed * {DATA_SEED_STRIDE} + steps <= {EVAL_SEED_OFFSET} (training batches "
              f"would otherwise reuse evaluation seeds); got seed={self.seed!r}, steps={self.steps!r}")
 
 
@@ -375,7 +385,10 @@ def build_configs(args) -> tuple[ModelConfig, SleepConfig, dict, TrainConfig]:
         if unknown:
             raise ConfigError(f"config file has unknown sections {sorted(unknown)}; accepted: model, sleep, task, train")
         for k in base:
-            base[k].update(loaded.get(k) or {})
+            section = loaded.get(k) or {}
+            if not isinstance(section, dict):
+                raise ConfigError(f"config file section {k!r} must be a JSON object; got {section!r:.80}")
+            base[k].update(section)
     if args.task:
         base["task"] = {"name": args.task, **({} if base["task"].get("name") not in (None, args.task) else
                                                 {k: v for k, v in base["task"].items() if k != "name"})}

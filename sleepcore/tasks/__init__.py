@@ -35,12 +35,12 @@ def task_names() -> list[str]:
 
 def task_params(name: str) -> dict[str, Any]:
     """Constructor parameters of a task and their defaults."""
-    cls = TASKS[ALIASES[name][0] if name in ALIASES else _check_name(name)]
+    cls = TASKS[ALIASES[name][0] if isinstance(name, str) and name in ALIASES else _check_name(name)]
     return {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items() if k != "self"}
 
 
 def _check_name(name: Any) -> str:
-    if name not in TASKS and name not in ALIASES:
+    if not isinstance(name, str) or (name not in TASKS and name not in ALIASES):
         raise ConfigError(f"unknown task {name!r}; accepted: {', '.join(task_names())}")
     return name
 

@@ -78,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
             params = ", ".join(f"{k}={v!r}" for k, v in task_params(name).items())
             print(f"{name}: {params}")
         return 0
+    for flag in ("n", "seed", "depth"):  # argparse turns `--n=--` into [] instead of refusing it
+        value = getattr(args, flag)
+        if value is not None and not isinstance(value, int):
+            ap.error(f"--{flag} expects a whole number; got {value!r}")
     if not 1 <= args.n <= 100_000:
         ap.error(f"--n must be in 1..100000; got {args.n}")
     try:
