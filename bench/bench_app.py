@@ -43,7 +43,7 @@ T_PROCESS = time.perf_counter()  # as early as possible, for the child's "whole 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_fast_weights import other_runnable  # noqa: E402  (imports torch: never used by the cold child)
+from _machine import load_at_start, load_figures  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -172,7 +172,7 @@ def main() -> None:
 
     import streamlit
     import torch
-    load, others = os.getloadavg()[0], other_runnable()
+    load, others = load_at_start()
     print(f"streamlit {streamlit.__version__}, torch {torch.__version__}; {os.cpu_count()} cores, 1-min load average "
           f"{load:.2f} (lags), other runnable tasks now: {others}; app {APP.relative_to(ROOT)} "
           f"(modified {time.strftime('%H:%M:%S', time.localtime(APP.stat().st_mtime))})")
@@ -260,14 +260,10 @@ def main() -> None:
         print(f"slowest warm interaction: {worst!r} {meds[worst]:.0f} ms -> every interaction under "
               f"{TARGET_MS:.0f} ms: {'MET' if all_ok else 'MISSED'} ({sum(m >= TARGET_MS for m in meds.values())} of "
               f"{len(meds)} over)")
-    end_others = other_runnable()
-    if end_others:
-        print(f"WARNING: other runnable tasks at the end: {end_others}")
+    machine = load_figures(torch.get_num_threads(), load, others)
     figures = {
-        "torch_threads_app": torch.get_num_threads(),
-        "loadavg_1m_at_start": round(load, 2),
-        "other_runnable_at_start": others,
-        "other_runnable_at_end": end_others,
+        "torch_threads_app": machine.pop("threads"),
+        **machine,
         "cold_first_run_s": round(cold_first, 3),
         "cold_process_s": round(cold_wall, 3),
         "warm_ms": {k: round(v, 1) for k, v in meds.items()},

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the package is used from the checkout
 
+from _machine import load_at_start, other_runnable  # noqa: E402,F401  (other_runnable: re-exported)
 from sleepcore import ModelConfig, SleepConfig, SleepingHybrid  # noqa: E402
 from sleepcore.ops import gated_delta_rule  # noqa: E402
 
@@ -107,19 +108,6 @@ def bench_wake(window: int = 64, passes: int = 4, windows: int = 3) -> dict[str,
     }
 
 
-def other_runnable() -> int | None:
-    """Runnable tasks other than this one (Linux /proc/loadavg), the least of 10 samples over 0.5 s, a
-    check on the timings (a single sample also counts short-lived processes)."""
-    counts = []
-    for _ in range(10):
-        try:
-            counts.append(int(Path("/proc/loadavg").read_text().split()[3].split("/")[0]))
-        except (OSError, ValueError, IndexError):
-            return None
-        time.sleep(0.05)
-    return max(min(counts) - 1, 0)
-
-
 def chunked_forward_flops(B: int, H: int, K: int, V: int, T: int, C: int) -> float:
     """Analytic multiply-add count (x2) of the chunked forward, the matrix products only.
 
@@ -153,7 +141,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    load, others = os.getloadavg()[0], other_runnable()
+    load, others = load_at_start()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, shape {SHAPE}, "
           f"median of {args.repeats} alternating repeats; {os.cpu_count()} cores, 1-min load average {load:.2f} "
           f"(lags), other runnable tasks now: {others}")

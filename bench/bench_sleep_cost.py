@@ -38,7 +38,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the package is used from the checkout
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_fast_weights import other_runnable  # noqa: E402
+from _machine import load_at_start, load_figures  # noqa: E402
 from sleepcore import ModelConfig, SleepConfig, SleepingHybrid  # noqa: E402
 from sleepcore.config import from_dict  # noqa: E402
 
@@ -72,7 +72,7 @@ def main() -> None:
     torch.manual_seed(0)
     model = SleepingHybrid(mcfg, SleepConfig(window=L, passes=1, eviction="hard")).eval()
 
-    load, others = os.getloadavg()[0], other_runnable()
+    load, others = load_at_start()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), float32, B={args.batch}, no grad; "
           f"{os.cpu_count()} cores, 1-min load average {load:.2f} (lags), other runnable tasks now: {others}")
     print(f"fresh random weights (seed 0), shape of {Path(args.checkpoint).name}: layers {mcfg.layers!r}, d_model="
@@ -127,14 +127,9 @@ def main() -> None:
           f"{TARGET:.0%} -> {verdict}")
     print(f"max deviation in units of one pass (all N, stricter, mostly timing noise): {abs(dev[worst]):.1%} "
           f"(at N={worst})")
-    end_others = other_runnable()
-    if end_others:
-        print(f"WARNING: other runnable tasks at the end: {end_others}")
+    machine = load_figures(torch.get_num_threads(), load, others)
     figures = {
-        "threads": torch.get_num_threads(),
-        "loadavg_1m_at_start": round(load, 2),
-        "other_runnable_at_start": others,
-        "other_runnable_at_end": end_others,
+        **machine,
         "window": L, "batch": args.batch, "repeats": args.repeats,
         "sleep_ms_median": {str(N): round(med[N], 4) for N in Ns},
         "fit_intercept_ms": round(a, 4),

@@ -36,7 +36,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the package is used from the checkout
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_fast_weights import other_runnable  # noqa: E402
+from _machine import load_at_start, load_figures  # noqa: E402
 from sleepcore import ModelConfig, SleepConfig, SleepingHybrid  # noqa: E402
 from sleepcore.config import from_dict  # noqa: E402
 from sleepcore.tasks import task_from_config  # noqa: E402
@@ -108,7 +108,7 @@ def main() -> None:
     tcfg = from_dict(TrainConfig, {k: v for k, v in cfg["train"].items() if k != "passes"})
     task = task_from_config(cfg["task"])
 
-    load, others = os.getloadavg()[0], other_runnable()
+    load, others = load_at_start()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), float32, CPU; {os.cpu_count()} cores, "
           f"1-min load average {load:.2f} (lags), other runnable tasks now: {others}")
     print(f"config {args.config}: layers {mcfg.layers!r}, d_model={mcfg.d_model}, L={scfg.window}, task "
@@ -180,15 +180,10 @@ def main() -> None:
               f"{r['wall_s'] or '-':>7} {(r['ms_per_step'] or float('nan')):>8.1f} "
               f"{(r['tokens_per_s'] or float('nan')):>9,.0f} {r['device'] or '-':>6} {r['threads'] or '-':>3}  "
               f"{r['card']}")
-    end_others = other_runnable()
-    if end_others:
-        print(f"WARNING: other runnable tasks at the end: {end_others}")
+    machine = load_figures(torch.get_num_threads(), load, others)
 
     figures = {
-        "threads": torch.get_num_threads(),
-        "loadavg_1m_at_start": round(load, 2),
-        "other_runnable_at_start": others,
-        "other_runnable_at_end": end_others,
+        **machine,
         "seq_len": task.seq_len,
         "step_ms": {f"N{N}_B{B}": round(med[(N, B)] * 1e3, 2) for N, B in pairs},
         "tokens_per_s": {f"N{N}_B{B}": round(tps[(N, B)], 1) for N, B in pairs},

@@ -42,7 +42,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the package is used from the checkout
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_fast_weights import other_runnable  # noqa: E402
+from _machine import load_at_start, load_figures  # noqa: E402
 from sleepcore import ModelConfig, SleepConfig, SleepingHybrid  # noqa: E402
 from sleepcore.config import from_dict  # noqa: E402
 
@@ -113,7 +113,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     contexts = sorted(int(c) for c in args.contexts.split(","))
 
-    load, others = os.getloadavg()[0], other_runnable()
+    load, others = load_at_start()
     models, mcfg, L, N = build(Path(args.checkpoint), args.window, args.passes)
     params = {k: sum(p.numel() for p in m.parameters()) for k, m in models.items()}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), float32, B=1, no grad; {os.cpu_count()} "
@@ -172,15 +172,10 @@ def main() -> None:
     verdict = "MET" if ratio_h <= TARGET_RATIO else "MISSED"
     print(f"target: hybrid latency at {contexts[-1]} within {TARGET_RATIO}x of {contexts[0]}: {ratio_h:.2f}x -> "
           f"{verdict}; transformer: {ratio_a:.2f}x")
-    end_others = other_runnable()
-    if end_others:
-        print(f"WARNING: other runnable tasks at the end: {end_others}")
+    machine = load_figures(torch.get_num_threads(), load, others)
 
     figures = {
-        "threads": torch.get_num_threads(),
-        "loadavg_1m_at_start": round(load, 2),
-        "other_runnable_at_start": others,
-        "other_runnable_at_end": end_others,
+        **machine,
         "window": L, "passes": N, "layers_hybrid": mcfg.layers,
         "contexts": contexts,
         "hybrid_step_ms": [round(med(("hybrid", C)), 4) for C in contexts],

@@ -26,12 +26,7 @@ from sleepcore.model import SleepingHybrid
 TASK = {"name": "eca", "rule": 110, "width": 6, "states": 1, "steps": 2, "boundary": "periodic", "show_steps": False}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 def tiny(seed: int = 0, **over) -> SleepingHybrid:

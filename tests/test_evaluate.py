@@ -23,12 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TASK = {"name": "rule110", "width": 6, "steps": [1, 3]}  # three depths; "t=<t>" token on, L = 7
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 def n_sensitive_model(task) -> SleepingHybrid:

@@ -33,12 +33,7 @@ TINY = ["--task", "rule110", "--task-param", "width=6", "--task-param", "steps=2
         "--eval-every", "100000", "--eval-samples", "50", "--log-every", "1", "--threads", "1", "--no-progress"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 def model_cfg() -> ModelConfig:
@@ -142,18 +137,24 @@ class Crash(BaseException):
     """Stands in for SIGKILL inside the process (BaseException: nothing in train() catches it)."""
 
 
-def test_resume_after_an_interruption_continues_exactly(tmp_path, monkeypatch):
-    ref = run(tmp_path / "a", steps=12, ckpt_every=4)[1]
+def crash_after_step(monkeypatch, step: int) -> None:
+    """Make training raise Crash right after optimiser step `step` (exact_accuracy runs once per step,
+    after the update), as a process dying mid-run would."""
     calls = {"n": 0}
     orig = T.exact_accuracy
 
-    def crash_on_7th(*a, **k):  # called once per step, after the update: dies after step 7, last checkpoint 4
+    def counting(*a, **k):
         calls["n"] += 1
-        if calls["n"] == 7:
+        if calls["n"] == step:
             raise Crash()
         return orig(*a, **k)
 
-    monkeypatch.setattr(T, "exact_accuracy", crash_on_7th)
+    monkeypatch.setattr(T, "exact_accuracy", counting)
+
+
+def test_resume_after_an_interruption_continues_exactly(tmp_path, monkeypatch):
+    ref = run(tmp_path / "a", steps=12, ckpt_every=4)[1]
+    crash_after_step(monkeypatch, 7)  # dies after step 7; the last checkpoint is step 4
     with pytest.raises(Crash):
         run(tmp_path / "b", steps=12, ckpt_every=4)
     monkeypatch.undo()
@@ -196,16 +197,7 @@ def test_resume_from_a_state_written_before_weights_moved_into_it(tmp_path, monk
     weights in model.safetensors) still resume exactly."""
     from safetensors.torch import load_file, save_file
     run(tmp_path / "a", steps=8, ckpt_every=4)
-    calls = {"n": 0}
-    orig = T.exact_accuracy
-
-    def crash_on_5th(*a, **k):
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise Crash()
-        return orig(*a, **k)
-
-    monkeypatch.setattr(T, "exact_accuracy", crash_on_5th)
+    crash_after_step(monkeypatch, 5)
     with pytest.raises(Crash):
         run(tmp_path / "b", steps=8, ckpt_every=4)
     monkeypatch.undo()
