@@ -25,12 +25,10 @@ The last line of the output is one JSON object of named figures, for scripts.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -39,18 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the package is u
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import load_at_start, load_figures  # noqa: E402
-from sleepcore import ModelConfig, SleepConfig, SleepingHybrid  # noqa: E402
-from sleepcore.config import from_dict  # noqa: E402
+from sleepcore.costs import build_sleeper, fill_window, linear_fit, shape_from_config, time_sleeps  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 0.10
-
-
-def linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
-    n = len(xs)
-    mx, my = sum(xs) / n, sum(ys) / n
-    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
-    return my - b * mx, b
 
 
 def main() -> None:
@@ -65,12 +55,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    cfg = json.loads((Path(args.checkpoint) / "config.json").read_text())
-    mcfg = from_dict(ModelConfig, cfg["model"])
-    L = args.window or from_dict(SleepConfig, cfg["sleep"]).window
-    mcfg = dataclasses.replace(mcfg, max_window=max(mcfg.max_window, L))
-    torch.manual_seed(0)
-    model = SleepingHybrid(mcfg, SleepConfig(window=L, passes=1, eviction="hard")).eval()
+    mcfg, L, _ = shape_from_config(json.loads((Path(args.checkpoint) / "config.json").read_text()), args.window)
+    model = build_sleeper(mcfg, L)
 
     load, others = load_at_start()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), float32, B={args.batch}, no grad; "
@@ -82,28 +68,9 @@ def main() -> None:
         print("WARNING: other processes are running; they distort these timings (rerun when idle). "
               "N values are measured alternately, so the fit is less affected than absolute times.")
 
-    g = torch.Generator().manual_seed(1)
-    full = model.new_memory(args.batch)
-    with torch.no_grad():
-        for _ in range(L):
-            model.step(torch.randint(0, mcfg.vocab_size, (args.batch,), generator=g), full)
-    assert full.window_full
-
+    full = fill_window(model, args.batch, seed=1)
     Ns = list(range(1, args.max_passes + 1))
-
-    def once(N: int) -> float:
-        mem = full.clone()
-        t0 = time.perf_counter()
-        model.sleep(mem, passes=N)
-        return time.perf_counter() - t0
-
-    for N in Ns:  # warm-up
-        once(N)
-    samples = {N: [] for N in Ns}
-    for r in range(args.repeats):
-        k = r % len(Ns)
-        for N in Ns[k:] + Ns[:k]:
-            samples[N].append(once(N))
+    samples = time_sleeps(model, full, Ns, args.repeats)
     med = {N: statistics.median(s) * 1e3 for N, s in samples.items()}
     a, b = linear_fit([float(N) for N in Ns], [med[N] for N in Ns])
     dev = {N: (med[N] - (a + b * N)) / b for N in Ns}                 # in units of one pass

@@ -29,12 +29,10 @@ The last line of the output is one JSON object of named figures, for scripts.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -43,60 +41,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the package is u
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import load_at_start, load_figures  # noqa: E402
-from sleepcore import ModelConfig, SleepConfig, SleepingHybrid  # noqa: E402
-from sleepcore.config import from_dict  # noqa: E402
+from sleepcore.costs import build_models, fill, shape_from_config, time_wake  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.15          # hybrid latency at the largest context within 1.15x of the smallest
-FILL_CHUNK = 2048            # tokens per model.forward call while filling (forward splits them into windows)
 
 
 def build(checkpoint: Path, window: int | None, passes: int | None):
-    cfg = json.loads((checkpoint / "config.json").read_text())
-    mcfg = from_dict(ModelConfig, cfg["model"])
-    scfg = from_dict(SleepConfig, cfg["sleep"])
-    L = window or scfg.window
-    N = passes or scfg.passes
-    mcfg = dataclasses.replace(mcfg, max_window=max(mcfg.max_window, L))
-    torch.manual_seed(0)
-    hybrid = SleepingHybrid(mcfg, SleepConfig(window=L, passes=N, eviction="hard")).eval()
-    torch.manual_seed(0)
-    attn = SleepingHybrid(dataclasses.replace(mcfg, layers="A" * len(mcfg.layers)),
-                          SleepConfig(window=L, passes=1, eviction="none")).eval()
-    return {"hybrid": hybrid, "transformer": attn}, mcfg, L, N
-
-
-@torch.no_grad()
-def fill(model: SleepingHybrid, contexts: list[int], seed: int) -> tuple[dict[int, object], float]:
-    """Memories of the model at each context length (clones), built by one stream of random tokens."""
-    g = torch.Generator().manual_seed(seed)
-    mem = model.new_memory(1)
-    out, t0 = {}, time.perf_counter()
-    for C in sorted(contexts):
-        while mem.position < C:
-            n = min(FILL_CHUNK, C - mem.position)
-            toks = torch.randint(0, model.cfg.vocab_size, (1, n), generator=g)
-            model(toks, memory=mem)  # every full window is consolidated (N passes) and evicted, as in streaming
-        out[C] = mem.clone()
-    return out, time.perf_counter() - t0
-
-
-def nbytes(mem) -> int:
-    return mem.kv.nbytes() + mem.fast.nbytes()
-
-
-@torch.no_grad()
-def run_block(model, mem, n: int, passes: int, rng: torch.Generator, rec: dict) -> None:
-    toks = torch.randint(0, model.cfg.vocab_size, (n,), generator=rng).tolist()
-    for tok in toks:
-        if mem.window_full and mem.kv.policy != "none":
-            t0 = time.perf_counter()
-            model.sleep(mem, passes=passes)
-            rec["sleep"].append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        model.step(tok, mem)
-        rec["step"].append(time.perf_counter() - t0)
-        rec["peak"] = max(rec["peak"], nbytes(mem))
+    mcfg, L, N = shape_from_config(json.loads((checkpoint / "config.json").read_text()), window, passes)
+    return build_models(mcfg, L, N), mcfg, L, N
 
 
 def main() -> None:
@@ -133,16 +86,8 @@ def main() -> None:
     print(f"filled to {contexts[-1]} tokens once per model: hybrid {fill_s['hybrid']:.1f} s, "
           f"transformer {fill_s['transformer']:.1f} s (not timed below)")
 
-    pairs = [(name, C) for C in contexts for name in models]
-    recs = {p: {"step": [], "sleep": [], "peak": nbytes(mems[p[0]][p[1]])} for p in pairs}
-    rng = torch.Generator().manual_seed(2)
-    for name, m in models.items():  # warm-up on a throwaway copy
-        run_block(m, mems[name][contexts[0]].clone(), args.block, N, rng, {"step": [], "sleep": [], "peak": 0})
+    recs = time_wake(models, mems, contexts, args.steps, args.block, N, rng_seed=2)
     rounds = -(-args.steps // args.block)
-    for r in range(rounds):
-        k = r % len(pairs)
-        for name, C in pairs[k:] + pairs[:k]:
-            run_block(models[name], mems[name][C], args.block, N, rng, recs[(name, C)])
 
     def med(p):
         return statistics.median(recs[p]["step"]) * 1e3
