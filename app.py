@@ -32,6 +32,7 @@ st.markdown(
 )
 
 lab.init_state()
+lab.read_url()
 
 
 def _on_checkpoint_change() -> None:
@@ -41,6 +42,41 @@ def _on_checkpoint_change() -> None:
     if entry is not None and entry.ok:
         st.session_state[lab.PASSES] = entry.default_passes
     st.session_state[lab.PLAYING] = False
+
+
+def _on_upload() -> None:
+    files = st.session_state.get("upload_files") or []
+    if not files:
+        return
+    try:
+        name = lab.add_upload(files)
+    except lab.LabError as e:
+        st.session_state[lab.UPLOAD_MESSAGE] = ("error", str(e))
+        return
+    entry = lab.find(lab.catalog(), name)
+    st.session_state[lab.CKPT] = name
+    st.session_state[lab.PASSES] = entry.default_passes if entry.default_passes in lab.PASS_CHOICES else 1
+    st.session_state[lab.PLAYING] = False
+    st.session_state[lab.UPLOAD_MESSAGE] = ("ok", f"Loaded `{name}`: {entry.description}. It stays in this browser "
+                                                  "session only.")
+
+
+def upload_panel() -> None:
+    """Load your own checkpoint: the two files (or the folder) `python -m sleepcore.train` writes."""
+    message = st.session_state.get(lab.UPLOAD_MESSAGE)
+    with st.expander("Load your own checkpoint", icon=":material/upload_file:", expanded=message is not None):
+        mode = st.segmented_control("Upload", ["Two files", "A folder"], default="Two files", key="upload_mode",
+                                    label_visibility="collapsed")
+        st.file_uploader(
+            f"`{lab.MODEL_FILE}` + `{lab.CONFIG_FILE}`" if mode != "A folder" else "A checkpoint folder",
+            type=["safetensors", "json"], accept_multiple_files="directory" if mode == "A folder" else True,
+            key="upload_files", on_change=_on_upload,
+            help="The weights are read as safetensors only (never unpickled) and checked against the config "
+                 "before anything is kept. Nobody else sees what you upload.")
+        if message:
+            kind, text = message
+            (st.error if kind == "error" else st.success)(text, icon=":material/error:" if kind == "error"
+                                                            else ":material/check_circle:")
 
 
 def sidebar() -> None:
@@ -57,14 +93,19 @@ def sidebar() -> None:
             st.info(f"No checkpoints in `{lab.checkpoints_dir()}` yet. Train one with "
                     "`python -m sleepcore.train --out checkpoints/NAME ...`.")
             return
+        for message in st.session_state.pop(lab.URL_MESSAGES, None) or []:
+            st.warning(f"This link: {message}. Showing the default instead.", icon=":material/link_off:")
         names = [e.name for e in entries]
         if st.session_state.get(lab.CKPT) not in names:
-            preferred = [e for e in entries if e.ok and e.hybrid and e.default_passes == 4]
+            # the flagship: a Rule 110 hybrid trained with N=4 (seed 0 first), else any loadable checkpoint
+            preferred = sorted((e for e in entries if e.ok and e.hybrid and e.default_passes == 4 and e.rule == 110),
+                               key=lambda e: (e.seed, e.name))
             st.session_state[lab.CKPT] = (preferred or [e for e in entries if e.ok] or entries)[0].name
             st.session_state[lab.PASSES] = lab.find(entries, st.session_state[lab.CKPT]).default_passes
         st.selectbox("Checkpoint", names, key=lab.CKPT, on_change=_on_checkpoint_change,
                      format_func=lambda n: n if lab.find(entries, n).ok else f"⚠ {n}",
                      help="Folders in the checkpoints folder. Each was trained on one task with one N.")
+        upload_panel()
         entry = lab.find(entries, st.session_state[lab.CKPT])
         if not entry.ok:
             st.error(entry.description, icon=":material/error:")
@@ -89,9 +130,22 @@ def sidebar() -> None:
 
 
 sidebar()
-pages = [
-    st.Page(lab.PAGES["timeline"], title="Timeline", icon=":material/timeline:", default=True),
-    st.Page(lab.PAGES["automaton"], title="Cellular automaton", icon=":material/grid_on:"),
-    st.Page(lab.PAGES["sleep_more"], title="Sleep more, think deeper", icon=":material/bedtime:"),
-]
-st.navigation(pages, position="top").run()
+pages = {
+    "Learn": [
+        st.Page(lab.PAGES["guide"], title="Guide", icon=":material/school:"),
+    ],
+    "Explore": [
+        st.Page(lab.PAGES["timeline"], title="Timeline", icon=":material/timeline:", default=True),
+        st.Page(lab.PAGES["automaton"], title="Cellular automaton", icon=":material/grid_on:"),
+        st.Page(lab.PAGES["tasks"], title="Graphs and arithmetic", icon=":material/hub:"),
+    ],
+    "Experiment": [
+        st.Page(lab.PAGES["sleep_more"], title="Sleep more, think deeper", icon=":material/bedtime:"),
+        st.Page(lab.PAGES["amnesia"], title="Amnesia test", icon=":material/psychology_alt:"),
+        st.Page(lab.PAGES["probe"], title="Memory probe", icon=":material/manage_search:"),
+        st.Page(lab.PAGES["cost"], title="Cost of memory", icon=":material/speed:"),
+    ],
+}
+page = st.navigation(pages, position="top")
+lab.write_url(lab.page_key(page))
+page.run()

@@ -123,6 +123,8 @@ def main() -> None:
                "steps of computation. The models only ever answer *cell 0 after t steps*, but on a ring cell j is "
                "cell 0 of the state rotated by j, so we can ask them for every cell of the diagram at once.")
     _, entries, err = lab.selected_entry()
+    ex = lab.Exporter("Cellular automaton")
+    export_slot = st.container()
     rule, cells, t = controls(model_max_t(entries))
     truth = lab.true_diagram(cells, rule, t)
 
@@ -130,7 +132,9 @@ def main() -> None:
     cols = st.columns(1 + max(3, len(by_n)), gap="small")
     with cols[0]:
         lab.chart(viz.spacetime_figure(truth.astype(float), "True diagram (rows = time)", cell=13, x_title=""),
-                  key="ca_true")
+                  key="ca_true", export=ex, data={"true_diagram": truth}, title=f"Rule {rule}, true diagram")
+    ex.note(f"Rule {rule}, initial row {''.join(map(str, cells))}, t = {t}")
+    ex.menu(export_slot)
     if err:
         cols[1].info(err, icon=":material/folder_off:")
         return
@@ -158,7 +162,7 @@ def main() -> None:
             total = wrong[1:].size
             title = f"N = {n}: {right}/{total} right"
             lab.chart(viz.spacetime_figure(probs, title, wrong=wrong, truth=truth, cell=13, x_title=""),
-                      key=f"ca_pred_{n}")
+                      key=f"ca_pred_{n}", export=ex, data={f"p1_N{n}": probs}, title=f"{e.name} at N = {n}")
     models = ", ".join(f"`{e.name}` at N = {n}" for n, e in by_n.items())
     st.caption(f"Row 0 is given; every other cell is a separate question a model answers after sleeping on the rotated "
                f"state. Shade = the model's p(1); <span style='color:{viz.WRONG_COLOR}'><b>outlined</b></span> = "

@@ -23,7 +23,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from sleepcore.checkpoint import CONFIG_FILE, MODEL_FILE, CheckpointError, load_checkpoint, read_config
+from sleepcore import export
+from sleepcore.checkpoint import (CONFIG_FILE, MODEL_FILE, CheckpointError, load_checkpoint, load_from_bytes,
+                                  read_config)
 from sleepcore.config import ConfigError
 from sleepcore.evaluate import EVAL_SEED_OFFSET, predict, wilson
 from sleepcore.tasks import IGNORE, Batch, evolve, task_from_config
@@ -38,7 +40,9 @@ ENV_THREADS = "SLEEPLAB_THREADS"           # torch threads for the app (default 
 # 1600 samples 30-100x slower than one thread (0.3 s vs 20-80 s); a traced sample takes ~10 ms on one.
 torch.set_num_threads(max(1, int(os.environ.get(ENV_THREADS, "1") or 1)))
 
-PAGES = {"timeline": "pages/timeline.py", "automaton": "pages/automaton.py", "sleep_more": "pages/sleep_more.py"}
+PAGES = {"guide": "pages/guide.py", "timeline": "pages/timeline.py", "automaton": "pages/automaton.py",
+         "tasks": "pages/tasks.py", "sleep_more": "pages/sleep_more.py", "amnesia": "pages/amnesia.py",
+         "probe": "pages/probe.py", "cost": "pages/cost.py"}
 
 # ---------------------------------------------------------------------------- session-state keys
 CKPT_DIR = "ckpt_dir"          # override of the checkpoints folder (tests; otherwise env var / default)
@@ -57,6 +61,18 @@ EVAL_SAMPLES, EVAL_SEED, EVAL_DEPTHS = "eval_samples", "eval_seed", "eval_depths
 OPEN_CKPT, OPEN_N, OPEN_DEPTH = "open_ckpt", "open_n", "open_depth"
 
 SIDEBAR_KEYS = (CKPT, PASSES, SEED)
+
+# ---------------------------------------------------------------------------- the view in the URL
+# URL parameter -> session-state key. Every page's view-defining state is here, so a shared link
+# reproduces the view; `read_url` validates each value, `write_url` keeps the address bar current.
+URL_PARAMS = {"ckpt": CKPT, "n": PASSES, "seed": SEED, "t": DEPTH, "step": STEP}
+URL_GLOBAL = ("ckpt", "n", "seed")                 # on every page; the rest only where PAGE_URL_PARAMS says
+PAGE_URL_PARAMS: dict[str, tuple[str, ...]] = {"timeline": ("t", "step")}
+URL_READ = "_url_read"            # session flag: the URL has been read (once, on the session's first run)
+URL_MESSAGES = "_url_messages"    # what was wrong with the link, shown once
+UPLOADS = "_uploads"              # this session's uploaded checkpoints: name -> folder (never shared)
+UPLOAD_MESSAGE = "_upload_message"
+UPLOAD_PREFIX = "⬆ "
 
 MAX_SEED = 2**31 - 1
 PASS_CHOICES = [1, 2, 3, 4, 6, 8]
@@ -80,6 +96,100 @@ def init_state() -> None:
     for k in SIDEBAR_KEYS:
         if k in st.session_state:
             st.session_state[k] = st.session_state[k]
+
+
+def _int_in(lo: int, hi: int):
+    def parse(text: str) -> int:
+        v = int(text)
+        if not lo <= v <= hi:
+            raise ValueError
+        return v
+    parse.accepted = f"a whole number {lo}..{hi}"
+    return parse
+
+
+def _pass_choice(text: str) -> int:
+    v = int(text)
+    if v not in PASS_CHOICES:
+        raise ValueError
+    return v
+
+
+_pass_choice.accepted = "one of " + ", ".join(map(str, PASS_CHOICES))
+def _step_number(text: str) -> int:
+    """`step` in a link counts like the page does ("step 18 of 20"), from 1; the state counts from 0."""
+    return _int_in(1, 100_000)(text) - 1
+
+
+_step_number.accepted = "a step number 1..100000"
+URL_PARSERS = {"n": _pass_choice, "seed": _int_in(0, MAX_SEED), "t": _int_in(1, 64), "step": _step_number}
+URL_WRITERS = {"step": lambda i: int(i) + 1}
+
+
+def read_url() -> None:
+    """On a session's first run, take the view from the URL (`?ckpt=rule110-n2&n=2&seed=7&t=8&step=20`).
+
+    Every value is checked; a bad one is dropped (the default stays) and the reason is kept in
+    `URL_MESSAGES` for the sidebar to show. Later runs ignore the URL: the widgets own the state.
+    """
+    if st.session_state.get(URL_READ):
+        return
+    st.session_state[URL_READ] = True
+    params = {k: st.query_params.get(k) for k in st.query_params.keys()}
+    messages = []
+    unknown = sorted(k for k in params if k not in URL_PARAMS)
+    if unknown:
+        messages.append(f"ignored unknown parameter(s) {', '.join(map(repr, unknown))}; a link understands "
+                        + ", ".join(URL_PARAMS))
+    if "ckpt" in params:
+        try:
+            names = [e.name for e in catalog() if e.ok]
+        except LabError:
+            names = []
+        if params["ckpt"] in names:
+            st.session_state[CKPT] = params["ckpt"]
+            entry = find(catalog(), params["ckpt"])
+            st.session_state[PASSES] = entry.default_passes if entry.default_passes in PASS_CHOICES else 1
+        else:
+            messages.append(f"checkpoint {params['ckpt'][:60]!r} is not in this app's checkpoints folder "
+                            f"(available: {', '.join(names) or 'none'}); uploaded checkpoints live only in the "
+                            "browser session that uploaded them")
+    for name, parse in URL_PARSERS.items():
+        if name not in params:
+            continue
+        try:
+            st.session_state[URL_PARAMS[name]] = parse(params[name])
+        except (TypeError, ValueError):
+            messages.append(f"{name}={params[name][:40]!r} is not {parse.accepted}")
+    st.session_state[URL_MESSAGES] = messages
+
+
+def write_url(page: str | None = None) -> None:
+    """Put the current view into the address bar (only the parameters that mean something on `page`)."""
+    wanted = URL_GLOBAL + PAGE_URL_PARAMS.get(page or "", ())
+    current = {}
+    for name in wanted:
+        v = st.session_state.get(URL_PARAMS[name])
+        if v is None or (name == "ckpt" and str(v).startswith(UPLOAD_PREFIX)):
+            continue                   # an upload lives in this session only: a link cannot carry it
+        current[name] = str(URL_WRITERS.get(name, lambda x: x)(v))
+    if {k: st.query_params.get(k) for k in st.query_params.keys()} != current:
+        st.query_params.from_dict(current)
+
+
+def page_key(page) -> str:
+    """The PAGES key of a `st.navigation` page ("timeline", "guide", ...)."""
+    path = str(getattr(page, "_page", "") or "")
+    return next((k for k, v in PAGES.items() if path.endswith(v)), getattr(page, "url_path", "") or "")
+
+
+def share_link() -> str | None:
+    """The app URL with the current view's parameters, when the server knows its own address."""
+    base = getattr(st.context, "url", None)
+    if not base:
+        return None
+    query = "&".join(f"{k}={v}" for k, v in ((k, st.query_params.get(k)) for k in st.query_params.keys()))
+    return base.split("?")[0] + (f"?{query}" if query else "")
 
 
 class LabError(Exception):
@@ -181,6 +291,7 @@ def catalog(folder: Path | None = None) -> list[Entry]:
 
     Raises LabError if the folder itself is missing.
     """
+    explicit = folder is not None
     folder = Path(folder or checkpoints_dir())
     if not folder.is_dir():
         raise LabError(f"No checkpoints folder at `{folder}`. Put trained checkpoints there (each a folder with "
@@ -194,6 +305,12 @@ def catalog(folder: Path | None = None) -> list[Entry]:
         except (CheckpointError, OSError) as e:
             cfg, err = None, str(e)
         out.append(Entry(sub.name, str(sub), _mtime(sub), cfg, err))
+    if not explicit:
+        for name, path in (st.session_state.get(UPLOADS) or {}).items():
+            try:
+                out.append(Entry(name, path, _mtime(Path(path)), read_config(path), None))
+            except (CheckpointError, OSError) as e:     # its temp folder was cleaned up under us
+                out.append(Entry(name, path, 0.0, None, str(e)))
     return out
 
 
@@ -229,6 +346,52 @@ def baselines(entries: list[Entry], rule: int = 110) -> dict[str, Entry]:
         if e.ok and not e.hybrid and e.rule == rule:
             out.setdefault("kept" if e.eviction == "none" else "evicted", e)
     return out
+
+
+# ---------------------------------------------------------------------------- your own checkpoint
+def _pick_upload_files(files) -> tuple[bytes, bytes, str]:
+    """(model bytes, config bytes, a name) from uploaded files: `model.safetensors` + `config.json`, or a
+    checkpoint folder's files (other files of the folder, e.g. train_state.*, are ignored)."""
+    by_name: dict[str, list] = {}
+    for f in files:
+        by_name.setdefault(Path(f.name).name, []).append(f)
+    weights = by_name.get(MODEL_FILE) or [f for n, fs in by_name.items() if n.endswith(".safetensors")
+                                          and not n.startswith("train_state") for f in fs]
+    configs = by_name.get(CONFIG_FILE) or [f for n, fs in by_name.items() if n.endswith(".json")
+                                           and not n.startswith("train_state") for f in fs]
+    got = ", ".join(sorted(by_name)) or "nothing"
+    if len(weights) != 1 or len(configs) != 1:
+        raise LabError(f"A checkpoint is two files, `{MODEL_FILE}` (weights) and `{CONFIG_FILE}` (its settings), "
+                       f"as `python -m sleepcore.train` writes them; got {got}. Select both files, or the "
+                       f"checkpoint's folder.")
+    parent = Path(weights[0].name).parent.name
+    return weights[0].getvalue(), configs[0].getvalue(), parent or Path(weights[0].name).stem
+
+
+def add_upload(files) -> str:
+    """Validate an uploaded checkpoint, keep it for this session only, and return its catalog name.
+
+    The files are checked exactly like a folder on disk (safetensors only, never unpickled; the config
+    validated; every weight's name, shape and values checked against it) before anything is kept.
+    """
+    import hashlib
+    import tempfile
+
+    model_bytes, config_bytes, stem = _pick_upload_files(files)
+    try:
+        load_from_bytes(model_bytes, config_bytes)
+    except (CheckpointError, ConfigError) as e:
+        raise LabError(f"This checkpoint was not loaded: {e}.") from None
+    digest = hashlib.sha256(model_bytes + config_bytes).hexdigest()[:8]
+    name = f"{UPLOAD_PREFIX}{stem[:40]} ({digest})"
+    uploads = dict(st.session_state.get(UPLOADS) or {})
+    if name not in uploads or not Path(uploads[name]).is_dir():
+        folder = Path(tempfile.mkdtemp(prefix="sleeplab-upload-"))
+        (folder / MODEL_FILE).write_bytes(model_bytes)
+        (folder / CONFIG_FILE).write_bytes(config_bytes)
+        uploads[name] = str(folder)
+    st.session_state[UPLOADS] = uploads
+    return name
 
 
 # ---------------------------------------------------------------------------- cached model and computations
@@ -345,10 +508,80 @@ def true_diagram(cells, rule: int, t: int, boundary: str = "periodic") -> np.nda
 
 
 # ---------------------------------------------------------------------------- page helpers
-def chart(fig, key: str, **kwargs):
-    """Place a plotly figure exactly as `sleepcore.viz` drew it (no Streamlit theme, no toolbar)."""
-    return st.plotly_chart(fig, key=key, theme=None, config={"displayModeBar": False, "displaylogo": False},
-                           **kwargs)
+PNG_CONFIG = {"displaylogo": False, "modeBarButtons": [["toImage"]], "displayModeBar": "hover"}
+
+
+def chart(fig, key: str, export: "Exporter | None" = None, data: dict | None = None, title: str | None = None,
+          **kwargs):
+    """Place a plotly figure exactly as `sleepcore.viz` drew it (no Streamlit theme).
+
+    The only toolbar button is plotly's camera (hover the figure): a PNG of the figure, drawn in the
+    browser, offline. With `export`, the figure (and `data`, the arrays behind it) also go into the
+    page's Export menu.
+    """
+    if export is not None:
+        export.add(title or key, fig, data)
+    config = {**PNG_CONFIG, "toImageButtonOptions": {"format": "png", "filename": f"sleeplab-{key}", "scale": 2}}
+    return st.plotly_chart(fig, key=key, theme=None, config=config, **kwargs)
+
+
+class Exporter:
+    """The figures and arrays of one page run, offered by `menu()` as downloads.
+
+    Create one per page run, pass it to `chart(..., export=ex, data={...})` (or `ex.add`), then call
+    `ex.menu()` once, or `ex.menu(slot)` with a container placed earlier on the page. Files are built
+    only when their button is clicked (Streamlit's deferred download), so a menu costs nothing per rerun.
+    """
+
+    def __init__(self, view: str):
+        self.view = view
+        self.figures: list[tuple[str, Any]] = []
+        self.arrays: dict[str, np.ndarray] = {}
+        self.notes: list[str] = []
+
+    def add(self, name: str, fig=None, data: dict | None = None) -> None:
+        if fig is not None:
+            self.figures.append((name, fig))
+        for k, v in (data or {}).items():
+            self.arrays[export.safe_name(k)] = export.as_array(v)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def state(self) -> dict[str, Any]:
+        """The settings that define the view (the same ones the URL carries)."""
+        out = {"view": self.view}
+        for param, key in URL_PARAMS.items():
+            if key in st.session_state and st.session_state[key] is not None:
+                out[param] = st.session_state[key]
+        return out
+
+    def html(self) -> bytes:
+        return export.snapshot_html(self.view, self.state(), self.figures, self.notes,
+                                    link=share_link()).encode()
+
+    def menu(self, where=None) -> None:
+        stem = "sleeplab-" + export.safe_name(self.view.lower())
+        with (where or st.container()):
+            with st.popover("Export", icon=":material/download:",
+                            help="Download this view: an HTML snapshot, the numbers behind it, or a PNG per figure"):
+                st.caption("PNG of one figure: hover it and press the camera icon.")
+                st.download_button("HTML snapshot of this view", self.html, file_name=f"{stem}.html",
+                                   mime="text/html", on_click="ignore", icon=":material/web:",
+                                   key=f"{stem}_html", disabled=not self.figures,
+                                   help="One self-contained file with every figure (interactive) and the settings; "
+                                        "opens offline")
+                if self.arrays:
+                    arrays = dict(self.arrays)
+                    st.download_button("All arrays (.npz)", lambda: export.npz_bytes(arrays), file_name=f"{stem}.npz",
+                                       mime="application/octet-stream", on_click="ignore",
+                                       icon=":material/data_array:", key=f"{stem}_npz",
+                                       help="numpy: np.load(file) gives every array by name")
+                    for name, arr in arrays.items():
+                        st.download_button(f"{name} {tuple(arr.shape)} (.csv)",
+                                           (lambda a=arr: export.csv_text(a)), file_name=f"{stem}-{name}.csv",
+                                           mime="text/csv", on_click="ignore", key=f"{stem}_csv_{name}",
+                                           icon=":material/table:")
 
 
 def selected_entry() -> tuple[Entry | None, list[Entry], str | None]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import streamlit as st
 
 from pages import lab
@@ -168,8 +169,9 @@ def main() -> None:
                  icon=":material/error:")
         return
     depths = list(task.depths)
+    ex = lab.Exporter("Sleep more, think deeper")
 
-    c1, c2, c3 = st.columns([2, 1, 2], vertical_alignment="bottom")
+    c1, c2, c3, c4 = st.columns([2, 1, 2, 0.6], vertical_alignment="bottom")
     samples = c1.select_slider("Inputs per depth", SAMPLE_CHOICES, key=lab.EVAL_SAMPLES, persist_state="session",
                                help=f"Fresh held-out inputs per depth t ({len(depths)} depths). More inputs: narrower "
                                     "bands, slower first measurement (then cached).")
@@ -198,7 +200,8 @@ def main() -> None:
         fig = viz.accuracy_figure(series, "sleep passes N",
                                   chance={"x": list(TEST_TIME_N), "acc": [ch] * len(TEST_TIME_N)},
                                   refs=refs, x_log2=True)
-        lab.chart(fig, key="sm_by_n", on_select=lambda: _open_clicked("sm_by_n"), selection_mode="points")
+        lab.chart(fig, key="sm_by_n", on_select=lambda: _open_clicked("sm_by_n"), selection_mode="points",
+                  export=ex, title="Accuracy against N")
         st.caption("Purple line: *nmix*, one model trained with N drawn from {1, 2, 4}, run here at each N (N = 8 "
                    "is beyond anything it trained on). Dots: models trained with a single N. Horizontal lines: the "
                    "no-sleep hybrid and the attention-only baselines (cache evicted: must forget; cache kept: no "
@@ -207,7 +210,8 @@ def main() -> None:
         st.markdown("### Accuracy against depth t")
         fig = viz.accuracy_figure(depth_series(todo, results, depths), "depth t (automaton steps)",
                                   chance={"x": depths, "acc": [chance[d] for d in depths]})
-        lab.chart(fig, key="sm_by_depth", on_select=lambda: _open_clicked("sm_by_depth"), selection_mode="points")
+        lab.chart(fig, key="sm_by_depth", on_select=lambda: _open_clicked("sm_by_depth"), selection_mode="points",
+                  export=ex, title="Accuracy against depth t")
         st.caption("Each model at the N it was trained with. Every line starts near 1 for shallow t; look at where "
                    "each one starts to fall as the question needs more steps of computation.")
     open_controls(entries, depths)
@@ -218,6 +222,11 @@ def main() -> None:
         st.dataframe(rows, hide_index=True)
         st.caption(f"{samples} held-out inputs per depth, evaluation seed {seed}; chance = always answering the "
                    f"most common answer at that depth.")
+    ex.add("numbers", data={"accuracy": np.array([[r[f"t={d}"] for d in depths] for r in rows]),
+                            "depths": np.array(depths), "passes": np.array([r["N"] for r in rows])})
+    ex.note("Rows of 'accuracy' (checkpoint, N): " + "; ".join(f"{r['checkpoint']} N={r['N']}" for r in rows))
+    ex.note(f"{samples} held-out inputs per depth, evaluation seed {seed}")
+    ex.menu(c4)
 
 
 main()

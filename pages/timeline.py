@@ -106,27 +106,30 @@ def prediction_html(tl: Timeline, i: int) -> str:
                       body=f"<b>The question:</b> {question}<br>" + "<br>".join(lines))
 
 
-def controls(tl: Timeline) -> None:
+def controls(tl: Timeline):
     last = len(tl) - 1
     i = ss[lab.STEP]
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
-    row.button("Start", icon=":material/first_page:", on_click=_go, args=(0,), key="tl_first", disabled=i == 0)
+    row.button("Start", icon=":material/first_page:", on_click=_go, args=(0,), key="tl_first", disabled=i == 0,
+               shortcut="Home")
     row.button("Back", icon=":material/chevron_left:", on_click=_move, args=(-1, last), key="tl_back",
                disabled=i == 0, shortcut="Left")
     playing = ss[lab.PLAYING]
     row.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
-               on_click=_toggle_play, args=(last,), key="tl_play", type="primary")
+               on_click=_toggle_play, args=(last,), key="tl_play", type="primary", shortcut="Space")
     row.button("Forward", icon=":material/chevron_right:", on_click=_move, args=(1, last), key="tl_fwd",
                disabled=i == last, shortcut="Right")
-    row.button("End", icon=":material/last_page:", on_click=_go, args=(last,), key="tl_last", disabled=i == last)
+    row.button("End", icon=":material/last_page:", on_click=_go, args=(last,), key="tl_last", disabled=i == last,
+               shortcut="End")
     nxt = next((s.index for s in tl.steps[i + 1:] if s.kind != WAKE), None)
     row.button("Sleep", icon=":material/bedtime:", help="Jump to the next sleep pass or eviction", on_click=_go,
-               args=(nxt if nxt is not None else last,), key="tl_next_sleep", disabled=nxt is None)
+               args=(nxt if nxt is not None else last,), key="tl_next_sleep", disabled=nxt is None, shortcut="S")
     row.selectbox("Playback speed", list(lab.SPEEDS), key=lab.SPEED, label_visibility="collapsed", width=128,
                   format_func=SPEED_LABELS.get, persist_state="session", help="Playback speed")
+    return row.container(width="content")   # the Export menu's place, filled once every figure is added
 
 
-def fast_panels(tl: Timeline, i: int, where: str) -> None:
+def fast_panels(tl: Timeline, i: int, where: str, ex: lab.Exporter) -> None:
     if not tl.fast_layers:
         st.info("**No fast weights.** This model is attention only: once its cache is evicted it keeps nothing "
                 "about the window.", icon=":material/memory:")
@@ -135,29 +138,32 @@ def fast_panels(tl: Timeline, i: int, where: str) -> None:
         left, right = st.columns([1, 1], gap="medium")
         with left:
             st.markdown(f"### Fast weights S · `blocks.{b}`")
-            lab.chart(viz.state_figure(tl.state_at(i, b), tl.state_scale(b), b, where), key=f"tl_S_{b}")
+            lab.chart(viz.state_figure(tl.state_at(i, b), tl.state_scale(b), b, where), key=f"tl_S_{b}", export=ex,
+                      data={f"S_block{b}": tl.state_at(i, b)}, title=f"Fast weights S, block {b}")
             st.caption(f"The memory that survives eviction: one {tl.states[b].shape[-2]}×{tl.states[b].shape[-1]} "
                        f"matrix per head (rows k, columns v). Colours are locked for this sample "
                        f"(±{tl.state_scale(b):.2f}), "
                        "so paler really means smaller. Watch it fill while awake and keep changing while asleep.")
         with right:
             st.markdown(f"### Change ΔS made by this step · `blocks.{b}`")
-            lab.chart(viz.state_figure(tl.dstate_at(i, b), tl.dstate_scale(b), b, where, name="ΔS"), key=f"tl_dS_{b}")
+            lab.chart(viz.state_figure(tl.dstate_at(i, b), tl.dstate_scale(b), b, where, name="ΔS"), key=f"tl_dS_{b}",
+                      export=ex, data={f"dS_block{b}": tl.dstate_at(i, b)}, title=f"Change of S by this step, block {b}")
             st.caption("What this step wrote into S: one token's write while awake, a whole re-read of the window in a "
                        f"sleep pass, nothing at an eviction (locked range ±{tl.dstate_scale(b):.2f}).")
 
 
-def pass_panel(tl: Timeline, i: int) -> None:
+def pass_panel(tl: Timeline, i: int, ex: lab.Exporter) -> None:
     """||dS|| per pass over the current window, under the ribbon."""
     for b in tl.fast_layers:
         passes, norms, current = tl.pass_norms(i, b)
-        lab.chart(viz.pass_norm_figure(passes, norms, current, height=125), key=f"tl_norms_{b}")
+        lab.chart(viz.pass_norm_figure(passes, norms, current, height=125), key=f"tl_norms_{b}", export=ex,
+                  data={f"dS_norm_per_pass_block{b}": norms}, title=f"||dS|| per pass, block {b}")
     if tl.fast_layers:
         st.caption("How much each pass over this window changed S (‖ΔS‖, bars per head; the current pass is solid). "
                    "If later sleep passes still change S, more sleep is still doing work.")
 
 
-def attention_and_gates(tl: Timeline, i: int, where: str) -> None:
+def attention_and_gates(tl: Timeline, i: int, where: str, ex: lab.Exporter) -> None:
     left, right = st.columns([1, 1], gap="medium")
     s = tl.steps[i]
     with left:
@@ -173,7 +179,9 @@ def attention_and_gates(tl: Timeline, i: int, where: str) -> None:
                         "attention has nothing to read. Whatever the model knows now comes from S.",
                         icon=":material/delete_sweep:")
                 continue
-            lab.chart(viz.attention_figure(view, b, where), key=f"tl_attn_{b}")
+            lab.chart(viz.attention_figure(view, b, where), key=f"tl_attn_{b}", export=ex,
+                      data={f"attention_block{b}": view.pattern, f"attention_key_positions_block{b}": view.key_positions},
+                      title=f"Attention, block {b}")
         st.caption("Rows: query tokens of the current window; columns: the keys they can read (blank = not yet "
                    "computed or not visible). Awake, rows appear one token at a time; each sleep pass recomputes them "
                    "all from the refined hidden states.")
@@ -184,21 +192,24 @@ def attention_and_gates(tl: Timeline, i: int, where: str) -> None:
             if view is None:
                 st.info("Eviction: no token is read, so nothing is written.", icon=":material/edit_off:")
                 continue
-            lab.chart(viz.gates_figure(view, b, where, s.kind), key=f"tl_gates_{b}")
+            lab.chart(viz.gates_figure(view, b, where, s.kind), key=f"tl_gates_{b}", export=ex,
+                      data={f"alpha_block{b}": view.alpha, f"beta_block{b}": view.beta, f"write_block{b}": view.write},
+                      title=f"Gates and writes, block {b}")
         if tl.fast_layers:
             st.caption("Per token: α = how much of S is kept (1 = forget nothing), β = how strongly the token writes, "
                        "bars = the size of the write ‖δ‖ it actually made. Compare a sleep pass with the wake pass: "
                        "which tokens get rewritten?")
 
 
-def sample_panel(tl: Timeline, task) -> None:
+def sample_panel(tl: Timeline, task, ex: lab.Exporter) -> None:
     info = tl.info
     if getattr(task, "name", "") != "eca" or "states" not in info or len(info["states"]) != 1:
         return
     t = int(info["steps"])
     rows = lab.true_diagram(info["states"][0], info["rule"], t, info.get("boundary", "periodic"))
     st.markdown(f"### The question, worked out (t = {t})")
-    lab.chart(viz.spacetime_figure(rows, "", mark=(t, 0), cell=18), key="tl_sample")
+    lab.chart(viz.spacetime_figure(rows, "", mark=(t, 0), cell=18), key="tl_sample", export=ex,
+              data={"true_diagram": rows}, title="The question, worked out")
     st.caption(f"The input (row 0) run t steps by rule {info['rule']}. The model sees only row 0; the circled cell "
                "is the answer it must give once the window is evicted.")
 
@@ -218,29 +229,34 @@ def show(tl: Timeline, task) -> None:
                 ss[lab.PLAYING] = False
                 st.rerun()
             ss[lab.STEP] = min(last, ss[lab.STEP] + 1)
-        controls(tl)
+        ex = lab.Exporter("Timeline")
+        export_slot = controls(tl)
         st.select_slider("Step", options=list(range(len(tl))), key=lab.STEP, format_func=lambda k: tl.steps[k].short,
                          on_change=_pause, label_visibility="collapsed",
                          help="Drag to scrub through the sample (dragging pauses playback).")
         i = ss[lab.STEP]
         ss[lab.STEP_OBJ] = tl.steps[i]
+        lab.write_url("timeline")            # the fragment reruns alone: keep the link's step current
         where = tl.caption(i)
         top_left, top_right = st.columns([3, 2], gap="medium", vertical_alignment="center")
         top_left.markdown(status_html(tl, i), unsafe_allow_html=True)
         top_right.markdown(prediction_html(tl, i), unsafe_allow_html=True)
-        fast_panels(tl, i, where)
+        ex.note(f"Step {i + 1} of {len(tl)}: {where}")
+        fast_panels(tl, i, where, ex)
         mid_left, mid_right = st.columns([3, 2], gap="medium")
         with mid_left:
             st.markdown("### The whole sample")
-            lab.chart(viz.ribbon_figure(tl, i), key="tl_ribbon", on_select=_jump_from_ribbon,
+            lab.chart(viz.ribbon_figure(tl, i), key="tl_ribbon", on_select=_jump_from_ribbon, export=ex,
+                      title="The whole sample: KV cache and ||S||",
                       selection_mode="points")
             st.caption("Bars: KV-cache entries after each step, coloured wake / sleep / evict; they fill while awake "
                        "and drop at the eviction ✂. Line: the size of the fast weights ‖S‖, the only thing that "
                        "crosses it. Click a bar to jump there.")
-            pass_panel(tl, i)
+            pass_panel(tl, i, ex)
         with mid_right:
-            sample_panel(tl, task)
-        attention_and_gates(tl, i, where)
+            sample_panel(tl, task, ex)
+        attention_and_gates(tl, i, where, ex)
+        ex.menu(export_slot)
 
     st.fragment(player, run_every=lab.SPEEDS.get(speed, 0.5) if playing else None)()
 
@@ -257,7 +273,8 @@ def main() -> None:
         st.stop()
     if ss.get(lab.TL_KEY) != key:
         old = ss.get(lab.STEP_OBJ)
-        ss[lab.STEP] = tl.closest_step(old) if old is not None else 0
+        # a new sample or N keeps the place; the first timeline of a session keeps the step a link asked for
+        ss[lab.STEP] = tl.closest_step(old) if old is not None else int(ss.get(lab.STEP) or 0)
         ss[lab.TL_KEY] = key
     ss[lab.STEP] = max(0, min(len(tl) - 1, int(ss.get(lab.STEP) or 0)))
     warning = lab.passes_warning(entry, passes)

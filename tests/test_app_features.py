@@ -1,0 +1,201 @@
+"""Features every page shares: the view in the URL, loading your own checkpoint, the Export menu.
+
+AppTest through app.py, with the shipped checkpoints.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from sleepcore import export
+
+ROOT = Path(__file__).resolve().parents[1]
+CKPTS = ROOT / "checkpoints"
+pytestmark = pytest.mark.skipif(not (CKPTS / "rule110-n4" / "model.safetensors").exists(),
+                                reason="needs the shipped checkpoints in checkpoints/")
+
+
+@pytest.fixture(autouse=True)
+def navigation_not_pages_folder(monkeypatch):
+    """See tests/test_app.py: make AppTest treat pages/ like the real server does under st.navigation."""
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+def run(params: dict | None = None, **state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    for k, v in state.items():
+        at.session_state[k] = v
+    return at.run()
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def params(at: AppTest) -> dict:
+    return {k: at.query_params[k] for k in at.query_params}
+
+
+# ---------------------------------------------------------------------------- URL state
+def test_a_link_reproduces_the_view_and_the_url_follows_the_widgets():
+    at = run({"ckpt": "rule110-n2", "seed": "7", "t": "8", "step": "18"})
+    no_exception(at)
+    ss = at.session_state
+    assert (ss["ckpt"], ss["passes"], ss["seed"], ss["depth"], ss["step"]) == ("rule110-n2", 2, 7, 8, 17)
+    assert not at.sidebar.warning or all("trained" not in w.value for w in at.sidebar.warning)
+    assert "window 1 asleep: pass 2 of 2" in "\n".join(m.value for m in at.markdown)
+    at.button(key="tl_fwd").click().run()
+    assert params(at) == {"ckpt": "rule110-n2", "n": "2", "seed": "7", "t": "8", "step": "19"}   # shown as "step 19 of 20"
+    at.select_slider(key="passes").set_value(4).run()
+    assert params(at)["n"] == "4"
+
+
+def test_a_bad_link_says_what_was_wrong_and_falls_back_to_defaults():
+    at = run({"ckpt": "no-such-model", "n": "5", "seed": "-3", "t": "x", "zoom": "2"})
+    no_exception(at)
+    warnings = " ".join(w.value for w in at.sidebar.warning)
+    assert "'no-such-model' is not in this app's checkpoints folder" in warnings
+    assert "n='5' is not one of 1, 2, 3, 4, 6, 8" in warnings
+    assert "seed='-3' is not a whole number 0..2147483647" in warnings
+    assert "t='x'" in warnings and "'zoom'" in warnings
+    ss = at.session_state
+    assert (ss["ckpt"], ss["passes"], ss["seed"]) == ("rule110-n4", 4, 0)
+    assert params(at) == {"ckpt": "rule110-n4", "n": "4", "seed": "0", "t": "6", "step": "1"}
+    at.run()                                                     # the warning is shown once, not forever
+    assert not any("This link" in w.value for w in at.sidebar.warning)
+
+
+def test_the_url_is_read_once_then_the_widgets_own_the_state():
+    at = run({"seed": "5"})
+    at.number_input(key="seed").set_value(9).run()
+    assert at.session_state["seed"] == 9 and params(at)["seed"] == "9"
+
+
+# ---------------------------------------------------------------------------- your own checkpoint
+class Upload:
+    """What st.file_uploader hands the callback: a name and getvalue()."""
+
+    def __init__(self, name: str, data: bytes):
+        self.name, self._data = name, data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def _files(folder: Path, names=("model.safetensors", "config.json")) -> list[Upload]:
+    return [Upload(f"{folder.name}/{n}", (folder / n).read_bytes()) for n in names]
+
+
+def test_upload_validation_messages(tmp_path):
+    from pages import lab
+
+    good = CKPTS / "rule110-n2"
+    with pytest.raises(lab.LabError, match="two files"):
+        lab._pick_upload_files([Upload("model.safetensors", b"x")])
+    with pytest.raises(lab.LabError, match="got config.json, notes.txt"):
+        lab._pick_upload_files([Upload("config.json", b"{}"), Upload("notes.txt", b"")])
+    # a whole folder: train_state.* and the card are ignored
+    picked = lab._pick_upload_files(_files(good, ("model.safetensors", "config.json", "train_state.safetensors",
+                                                  "train_state.json", "README.md")))
+    assert picked[2] == "rule110-n2" and picked[0] == (good / "model.safetensors").read_bytes()
+
+
+def _upload_script(files_json: str) -> None:
+    """Runs inside AppTest: the sidebar's upload step (lab.add_upload) on the given files, then reports."""
+    import json as _json
+    import sys as _sys
+
+    import streamlit as st
+    _sys.path.insert(0, files_json.split("|", 1)[0])
+    from pages import lab
+
+    class F:
+        def __init__(self, name, path):
+            self.name, self.path = name, path
+
+        def getvalue(self):
+            return open(self.path, "rb").read()
+
+    files = [F(n, p) for n, p in _json.loads(files_json.split("|", 1)[1])]
+    try:
+        name = lab.add_upload(files)
+        st.session_state["result"] = ("ok", name, [e.name for e in lab.catalog()])
+    except lab.LabError as e:
+        st.session_state["result"] = ("error", str(e), [e.name for e in lab.catalog()])
+
+
+def upload_in_session(files: list[tuple[str, Path]]) -> tuple:
+    at = AppTest.from_function(_upload_script, args=(f"{ROOT}|" + json.dumps([(n, str(p)) for n, p in files]),),
+                               default_timeout=60)
+    at.run()
+    no_exception(at)
+    return at.session_state["result"]
+
+
+def test_an_uploaded_checkpoint_is_validated_and_kept_for_its_session_only(tmp_path):
+    import pickle
+
+    src = CKPTS / "rule110-n2"
+    (tmp_path / "evil.safetensors").write_bytes(pickle.dumps({"w": 1}))
+    kind, text, _ = upload_in_session([("model.safetensors", tmp_path / "evil.safetensors"),
+                                       ("config.json", src / "config.json")])
+    assert kind == "error" and "pickle" in text and "never opened" in text
+    cfg = json.loads((src / "config.json").read_text())
+    cfg["model"]["d_model"] = 32
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    kind, text, _ = upload_in_session([("model.safetensors", src / "model.safetensors"),
+                                       ("config.json", tmp_path / "config.json")])
+    assert kind == "error" and "does not match" in text
+    kind, name, names = upload_in_session([("rule110-n2/model.safetensors", src / "model.safetensors"),
+                                           ("rule110-n2/config.json", src / "config.json"),
+                                           ("rule110-n2/train_state.safetensors", src / "train_state.safetensors")])
+    assert kind == "ok" and name.startswith("⬆ rule110-n2 (") and name in names
+    at = run()                                                  # another browser session never sees it
+    assert name not in at.sidebar.selectbox(key="ckpt").options
+
+
+# ---------------------------------------------------------------------------- export
+def test_the_timeline_exports_its_figures_and_the_arrays_behind_them():
+    at = run()
+    at.button(key="tl_fwd").click().run()
+    no_exception(at)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "HTML snapshot of this view" in labels and "All arrays (.npz)" in labels
+    assert "S_block1 (2, 32, 32) (.csv)" in labels and "attention_block0 (2, 17, 17) (.csv)" in labels or \
+        any(lbl.startswith("attention_block0 (2,") for lbl in labels)
+
+
+def test_export_files_round_trip(tmp_path):
+    import plotly.graph_objects as go
+
+    S = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    data = export.npz_bytes({"S block/1": S, "gates": [0.5, 1.0]})
+    back = np.load(io.BytesIO(data))
+    np.testing.assert_array_equal(back["S_block_1"], S)
+    np.testing.assert_array_equal(back["gates"], [0.5, 1.0])
+    csv = export.csv_text(S).splitlines()
+    assert csv[0] == "i0,i1,i2,value" and csv[1] == "0,0,0,0.0" and csv[-1] == "1,2,3,23.0" and len(csv) == 25
+    assert export.csv_text(np.float32(2.5)).splitlines() == ["value", "2.5"]
+    fig = go.Figure(go.Heatmap(z=S[0]))
+    html = export.snapshot_html("Timeline", {"ckpt": "rule110-n4", "n": 4}, [("S", fig)], ["step 2 of 22"])
+    assert html.startswith("<!DOCTYPE html>") and "rule110-n4" in html and "step 2 of 22" in html
+    import re
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html)           # nothing fetched: offline
+    assert 'id="fig0"' in html and len(html) > 1_000_000                       # plotly.js is inside
