@@ -156,6 +156,8 @@ class SleepingHybrid(nn.Module):
                     trace.record(f"blocks.{i}.fast.alpha", g.exp())
                     trace.record(f"blocks.{i}.fast.beta", beta)
                     trace.record(f"blocks.{i}.fast.write", write)
+                    trace.record(f"blocks.{i}.fast.k", k)
+                    trace.record(f"blocks.{i}.fast.v", v)
                     trace.record(f"blocks.{i}.fast.S", S1)
                     trace.record(f"blocks.{i}.fast.S_tokens", states)
                     trace.record(f"blocks.{i}.fast.dS", S1 - S0)

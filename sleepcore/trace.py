@@ -7,8 +7,10 @@ model's outputs are bit-identical (recording only reads tensors, detached, on th
 The trace is a list of frames. A *pass* frame is one run of the whole block stack over a span of
 tokens: a single token when streaming, a whole window in `forward`. Pass 1 over a window is the
 online ("wake") pass; passes 2..N are the offline sleep passes. An *evict* frame marks a window
-boundary. Tensor names and shapes (B batch, C span length, P visible key slots, H heads,
-K = V head dim, D width, |V| vocabulary) are the contract below; `check_frame` enforces it.
+boundary. A fast-weight block also records the key k_t (L2-normalised) and value v_t of every
+token exactly as its gated delta rule wrote them in that pass, so a reader can query S with them
+(`sleepcore.probe`). Tensor names and shapes (B batch, C span length, P visible key slots,
+H heads, K = V head dim, D width, |V| vocabulary) are the contract below; `check_frame` enforces it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "blocks.{i}.fast.alpha": ("B", "C", "H"),              # forget gate alpha_t = exp(g_t)
     "blocks.{i}.fast.beta": ("B", "C", "H"),               # write strength beta_t
     "blocks.{i}.fast.write": ("B", "C", "H"),              # ||delta_t||: size of the token's write
+    "blocks.{i}.fast.k": ("B", "C", "H", "K"),             # key k_t the rule writes with (unit length)
+    "blocks.{i}.fast.v": ("B", "C", "H", "V"),             # value v_t the rule writes (S^T k_t should recall it)
     "blocks.{i}.fast.S": ("B", "H", "K", "V"),             # S at the end of the span
     "blocks.{i}.fast.S_tokens": ("B", "C", "H", "K", "V"), # S after each token of the span
     "blocks.{i}.fast.dS": ("B", "H", "K", "V"),            # S(end of span) - S(start of span)

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from sleepcore import IGNORE, ConfigError, ModelConfig, SleepConfig, SleepingHybrid, Trace
+from sleepcore.ops import fast_weight_trajectory
 from sleepcore.trace import check_frame
 
 L = 6                       # window (tokens per window)
@@ -432,13 +433,19 @@ def test_trace_does_not_change_outputs():
 
 
 def _check_fast_weight_chain(trace: Trace, model: SleepingHybrid, final_memory) -> None:
-    """S_tokens ends at S; dS = S - (the S of the previous frame, zero at the start); last S = memory's."""
+    """S_tokens ends at S; dS = S - (the S of the previous frame, zero at the start); last S = memory's;
+    the recorded keys (unit length), values and gates replay the rule from the previous S to S_tokens."""
     prev = {i: torch.zeros(2, HEADS, HEAD_DIM, HEAD_DIM, dtype=torch.float64) for i in model.cfg.fast_layers}
     for f in trace.passes():
         for i in model.cfg.fast_layers:
             S, S_tokens, dS = f[f"blocks.{i}.fast.S"], f[f"blocks.{i}.fast.S_tokens"], f[f"blocks.{i}.fast.dS"]
             torch.testing.assert_close(S_tokens[:, -1], S, **TIGHT)
             torch.testing.assert_close(dS, S - prev[i], **TIGHT)
+            k, v = f[f"blocks.{i}.fast.k"], f[f"blocks.{i}.fast.v"]
+            torch.testing.assert_close(k.norm(dim=-1), torch.ones_like(k[..., 0]), **TIGHT)
+            replay, _ = fast_weight_trajectory(k, v, f[f"blocks.{i}.fast.alpha"].log(), f[f"blocks.{i}.fast.beta"],
+                                               prev[i], rule=model.cfg.fast_rule)
+            torch.testing.assert_close(replay, S_tokens, **TIGHT)
             prev[i] = S
     for i in model.cfg.fast_layers:
         torch.testing.assert_close(prev[i], final_memory.fast[i], rtol=0, atol=0)
@@ -464,7 +471,7 @@ def test_forward_trace_frames():
     expected = [*consolidate(0), *consolidate(1), *predict(2), *consolidate(3), ("wake", 4, 1, 4 * L, 3)]
     assert [(f.kind, f.window, f.pass_index, f.start, f.length) for f in trace] == expected
     fast_names = {f"blocks.{i}.fast.{n}" for i in model.cfg.fast_layers
-                  for n in ("alpha", "beta", "write", "S", "S_tokens", "dS")}
+                  for n in ("alpha", "beta", "write", "k", "v", "S", "S_tokens", "dS")}
     attn_names = {f"blocks.{i}.attn.{n}" for i in model.cfg.attention_layers for n in ("pattern", "key_positions")}
     common = {"positions", "hidden", "head.probs", "kv.occupancy"} | fast_names | attn_names
     for f in trace:
