@@ -1,0 +1,160 @@
+"""Memory probe: query the fast weights with the keys of a consolidated window and show what comes back.
+
+For one sample (sidebar checkpoint, N and seed), every pass n over the window and every token i:
+r = S_n^T k_i, recall = cos(r, v_i) and the residual ||v_i - S_n^T k_i|| (what the delta rule would
+still write). The computation is `sleepcore.probe`; the figures are `sleepcore.viz_memory`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages import lab
+from sleepcore import probe, viz_memory
+
+ss = st.session_state
+DEPTH = "probe_depth"      # depth t of the sample
+LAYER = "probe_layer"      # fast-weight block probed
+WINDOW = "probe_window"    # consolidated window probed (tasks with several)
+TOKEN = "probe_token"      # position whose v and S^T k are drawn as bars
+PASS = "probe_pass"        # pass of those bars
+STATE_KEYS = (DEPTH, LAYER, WINDOW, TOKEN, PASS)
+DEPTH_LABELS = {"eca": "Depth t: automaton steps the answer needs", "khop": "Depth k: hops the answer needs",
+                "arith": "Depth: operations the answer needs"}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def probes_for(path: str, mtime: float, seed: int, depth: int, passes: int) -> dict:
+    """{(layer, window): MemoryProbe} for every fast-weight block and consolidated window of one sample."""
+    model, _, task = lab._load(path, mtime)
+    sample = lab.sample_for(task, seed, depth)
+    trace = probe.probe_trace(model, sample.tokens, sample.targets, passes)
+    windows = probe.consolidated_windows(sample.targets, model.sleep_cfg.window)
+    return {(i, w): probe.memory_probe(trace, i, w, task.vocab) for i in model.cfg.fast_layers for w in windows}
+
+
+def _use(name: str) -> None:
+    ss[lab.CKPT] = name
+    ss[lab.PASSES] = lab.find(lab.catalog(), name).default_passes
+
+
+def no_fast_weights(entry, entries) -> None:
+    st.info(f"`{entry.name}` ({entry.description}) has no fast-weight block, so there is no memory S to probe: "
+            "everything it knows about the past is in its attention cache. Pick a hybrid checkpoint (layers with "
+            "an F) in the sidebar.", icon=":material/info:")
+    hybrids = [e for e in entries if e.ok and e.hybrid]
+    if hybrids:
+        best = next((e for e in hybrids if e.name == "rule110-n4"), hybrids[0])
+        st.button(f"Probe `{best.name}` instead", key="probe_use_hybrid", on_click=_use, args=(best.name,),
+                  icon=":material/swap_horiz:")
+
+
+def pick(key: str, options: list, default) -> None:
+    """Keep a session value valid for the current options."""
+    if ss.get(key) not in options:
+        ss[key] = default if default in options else options[0]
+
+
+def controls(task, probes: dict) -> tuple[int, int]:
+    layers = sorted({k[0] for k in probes})
+    windows = sorted({k[1] for k in probes})
+    pick(LAYER, layers, layers[-1])
+    pick(WINDOW, windows, windows[0])
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+    if len(layers) > 1:
+        row.selectbox("Fast-weight block", layers, key=LAYER, width=150)
+    if len(windows) > 1:
+        row.selectbox("Consolidated window", windows, key=WINDOW, format_func=lambda w: f"window {w + 1}",
+                      width=190, help="The windows that sleep (they hold no question).")
+    return ss[LAYER], ss[WINDOW]
+
+
+def headline(pr) -> None:
+    rec, res = pr.mean_recall().mean(1), pr.mean_residual().mean(1)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Mean recall after the wake pass", f"{rec[0]:.2f}")
+    if pr.passes > 1:
+        c2.metric(f"… after pass {pr.passes}", f"{rec[-1]:.2f}", f"{rec[-1] - rec[0]:+.2f}")
+        c3.metric(f"Mean residual, wake → pass {pr.passes}", f"{res[-1]:.2f}",
+                  f"{100 * (res[-1] - res[0]) / max(res[0], 1e-9):+.0f}%", delta_color="inverse")
+    else:
+        c2.metric("Mean residual ‖v − Sᵀk‖", f"{res[0]:.2f}")
+        c3.caption("N = 1: the wake pass only. Raise N in the sidebar to watch sleep finish the writing.")
+
+
+def token_panel(pr, ex) -> None:
+    st.markdown("#### One token: what it wrote, what comes back")
+    positions = list(range(len(pr.tokens)))
+    pick(TOKEN, positions, 1 if len(positions) > 1 else 0)
+    pick(PASS, list(range(1, pr.passes + 1)), pr.passes)
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+    row.selectbox("Token", positions, key=TOKEN, width=200,
+                  format_func=lambda i: f"position {i}: '{pr.tokens[i]}'" if pr.tokens else f"position {i}")
+    row.select_slider("Pass", list(range(1, pr.passes + 1)), key=PASS, width=260,
+                      format_func=lambda n: "1 (wake)" if n == 1 else str(n), disabled=pr.passes == 1)
+    i, n = ss[TOKEN], ss[PASS]
+    fig = viz_memory.token_bars_figure(pr, i, n)
+    lab.chart(fig, key="probe_bars", export=ex, data={"token_value": pr.values[n - 1, i],
+                                                        "token_retrieved": pr.retrieved[n - 1, i]},
+              title="One token: v against S^T k")
+    st.caption("Each bar is one of the value's dimensions. Grey: the value v the token wrote in this pass. Purple: "
+               "what the memory returns when asked with the token's key. Bars that match = a clean memory; the "
+               "gap between them is the residual.")
+
+
+def main() -> None:
+    st.title("Memory probe")
+    st.caption("Ask the fast weights S, after each pass over a window the model consolidates, to give back what "
+               "each token wrote: recall near 1 means the memory returns what was written; a residual that "
+               "shrinks over the passes is sleep finishing the writing.")
+    entry, model, cfg, task = lab.require_model()
+    if not model.cfg.fast_layers:
+        no_fast_weights(entry, lab.catalog())
+        return
+    depths = list(task.depths)
+    pick(DEPTH, depths, ss.get(lab.DEPTH) if ss.get(lab.DEPTH) in depths else depths[-1])
+    st.select_slider(DEPTH_LABELS.get(getattr(task, "name", ""), "Depth: reasoning steps the answer needs"),
+                     depths, key=DEPTH, width=420,
+                     help="Which held-out sample to probe (sample seed in the sidebar).")
+    passes = int(ss.get(lab.PASSES) or entry.default_passes)
+    seed = int(ss.get(lab.SEED) or 0)
+    probes = probes_for(entry.path, entry.mtime, seed, int(ss[DEPTH]), passes)
+    if not probes:
+        st.info("This sample has no window that is consolidated (every window holds a question), so nothing sleeps "
+                "and there is nothing to probe. Try another depth or seed.", icon=":material/info:")
+        return
+    layer, window = controls(task, probes)
+    pr = probes[(layer, window)]
+    ex = lab.Exporter("Memory probe")
+    ex.note(f"checkpoint {entry.name}, N = {passes}, seed {seed}, depth {ss[DEPTH]}, block {layer}, "
+            f"window {window + 1}")
+    if entry.eviction == "none":
+        st.info("This model keeps its cache and never sleeps: only the wake pass is shown.", icon=":material/info:")
+    headline(pr)
+
+    st.markdown("#### Recall: does S return what each token wrote?")
+    lab.chart(viz_memory.probe_heatmap(pr, "recall"), key="probe_recall", export=ex,
+              data={"recall": pr.recall}, title="Recall cos(S^T k, v) per position and pass")
+    st.caption("Rows: passes over the window (wake, then sleep); columns: the window's tokens. Colour: "
+               "cos(Sᵀk, v) between what the memory returns for a token's key and the value it wrote, read after "
+               "that pass. Purple near 1 = the memory gives back what was written; white or red = it returns "
+               "something else (overwritten, or never written).")
+    st.markdown("#### Residual: what is still unlearned")
+    lab.chart(viz_memory.probe_heatmap(pr, "residual"), key="probe_residual", export=ex,
+              data={"residual": pr.residual, "value_norm": pr.value_norm},
+              title="Residual ||v - S^T k|| per position and pass")
+    st.caption("‖v − Sᵀk‖: the part of each value the memory does not hold yet, which is what the delta rule would "
+               "still write. Rows getting lighter down the passes = sleep finishing the writing.")
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        st.markdown("#### Per pass, averaged over the window")
+        lab.chart(viz_memory.recall_by_pass_figure(pr), key="probe_by_pass", export=ex,
+                  data={"mean_recall": pr.mean_recall(), "mean_residual": pr.mean_residual()},
+                  title="Mean recall and residual per pass")
+        st.caption("Purple: mean recall per head (up is better). Grey: mean residual (down = less left to write).")
+    with right:
+        token_panel(pr, ex)
+    ex.menu()
+
+
+main()

@@ -1,0 +1,288 @@
+"""Probes of the memory: what the fast weights give back, and what is lost when the cache goes.
+
+Two experiments the explorer shows, written without Streamlit so they can be tested and scripted.
+
+Memory probe (`memory_probe`). Pass n over a consolidated window writes every token i into the
+fast weights S with a key k_i and a value v_i (both recorded in the trace, `blocks.{i}.fast.k/v`).
+Reading S after that pass with the same key gives back
+
+    r_i = S_n^T k_i                        (V,)   what the memory returns for token i
+    recall_i = cos(r_i, v_i)                      1 = it returns what was written (up to scale)
+    residual_i = || v_i - S_n^T k_i ||            what the delta rule would still write
+
+The delta rule writes exactly the error v_i - alpha S^T k_i, so a residual that shrinks over the
+passes is sleep finishing the writing that one wake pass left undone.
+
+Amnesia test (`amnesia_diagrams`). For the Rule 110 models, the whole space-time diagram a model
+predicts (cell j after step s, one question per (j, s), as `pages/lab.diagram_predictions` builds
+it) under three memories, with the same weights:
+
+    KEPT     N passes over the state window, then the attention cache is *not* evicted: the
+             question still attends to the window (an oracle the hard-eviction model never saw
+             in training).
+    SLEPT    N passes, then the cache is evicted: normal operation (Algorithm 1).
+    NO_SLEEP the cache is evicted after the wake pass only (N = 1).
+
+How KEPT is run: `eviction="none"` in `sleepcore.model` keeps the cache but also turns sleep off
+(a model that never evicts never reaches a boundary to sleep at), so it would not be "N passes,
+cache kept". `three_ways_logits` streams the state window into a memory with eviction "none"
+(attention unbounded, nothing evicted), runs passes 2..N with the model's own sleep routine
+(`SleepingHybrid._sleep_passes`, what `sleep` runs before evicting), and then asks the question
+of a copy with the cache kept (it holds the keys and values of the last pass, as sliding eviction
+would) and of a copy with the cache cleared. Streaming equals `forward` up to float rounding
+(tests/test_probe.py checks it), so SLEPT and NO_SLEEP are the normal model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .model import IGNORE, SleepingHybrid
+from .tasks import evolve
+from .trace import Trace
+
+__all__ = ["KEPT", "SLEPT", "NO_SLEEP", "WAYS", "MemoryProbe", "Amnesia", "consolidated_windows", "probe_trace",
+           "memory_probe", "diagram_tokens", "three_ways_logits", "cell_p1", "diagram_p1", "amnesia_diagrams",
+           "error_rates"]
+
+KEPT, SLEPT, NO_SLEEP = "kept", "slept", "no_sleep"
+WAYS = (KEPT, SLEPT, NO_SLEEP)
+
+
+# ============================================================================ memory probe
+@dataclass
+class MemoryProbe:
+    """What S returns for the keys of one consolidated window, pass by pass (one sample).
+
+    Attributes:
+        layer: block index of the fast-weight block probed.
+        window: window index (0-based).
+        tokens: the window's C tokens, as text.
+        passes: N, the number of passes run over the window.
+        recall: (N, C, H) cos(S_n^T k_i, v_i) for pass n (row n-1) and position i.
+        residual: (N, C, H) ||v_i - S_n^T k_i||.
+        value_norm: (N, C, H) ||v_i||, to read the residual against.
+        retrieved: (N, C, H, V) S_n^T k_i.
+        values: (N, C, H, V) v_i as written in pass n.
+    """
+
+    layer: int
+    window: int
+    tokens: list[str]
+    passes: int
+    recall: np.ndarray
+    residual: np.ndarray
+    value_norm: np.ndarray
+    retrieved: np.ndarray
+    values: np.ndarray
+
+    @property
+    def heads(self) -> int:
+        return self.recall.shape[-1]
+
+    def mean_recall(self) -> np.ndarray:
+        """(N, H) recall averaged over the window's positions."""
+        return self.recall.mean(1)
+
+    def mean_residual(self) -> np.ndarray:
+        """(N, H) residual averaged over the window's positions."""
+        return self.residual.mean(1)
+
+
+def consolidated_windows(targets: Tensor, window: int) -> list[int]:
+    """Indices of the full windows of a sample with no supervised position (the ones that sleep).
+
+    Args:
+        targets: (T,) or (1, T) targets, IGNORE where there is no answer.
+        window: L.
+    """
+    t = targets.reshape(-1)
+    full = t.numel() // window
+    return [w for w in range(full) if bool((t[w * window:(w + 1) * window] == IGNORE).all())]
+
+
+def memory_probe(trace: Trace, layer: int, window: int, vocab: list[str] | None = None,
+                 sample: int = 0) -> MemoryProbe:
+    """Query S after each pass over `window` with that pass's keys (see the module docstring).
+
+    Args:
+        trace: a `forward` trace (one frame per pass over each window).
+        layer: index of a fast-weight block.
+        window: which window to probe (it should be a consolidated one).
+        vocab: token texts, to label positions (ids are shown otherwise).
+        sample: which row of the batch.
+    Raises:
+        ValueError: the trace holds no pass of that window or no keys for that layer.
+    """
+    frames = sorted(trace.passes(window=window), key=lambda f: f.pass_index)
+    name = f"blocks.{layer}.fast"
+    if not frames:
+        raise ValueError(f"the trace has no pass over window {window}")
+    if f"{name}.k" not in frames[0].tensors:
+        raise ValueError(f"the trace has no fast-weight keys for block {layer} (is it a fast-weight block?)")
+    rec, res, vnorm, got, want = [], [], [], [], []
+    for f in frames:
+        S = f[f"{name}.S"][sample].double()                       # (H, K, V) after this pass
+        k = f[f"{name}.k"][sample].double()                       # (C, H, K)
+        v = f[f"{name}.v"][sample].double()                       # (C, H, V)
+        r = torch.einsum("hkv,chk->chv", S, k)                    # (C, H, V) S^T k_i
+        rec.append(torch.nn.functional.cosine_similarity(r, v, dim=-1, eps=1e-12))
+        res.append((v - r).norm(dim=-1))
+        vnorm.append(v.norm(dim=-1))
+        got.append(r)
+        want.append(v)
+    ids = frames[0]["tokens"][sample].tolist() if "tokens" in frames[0].tensors else []
+    tokens = [vocab[i] if vocab is not None else str(i) for i in ids]
+
+    def stack(xs):
+        return torch.stack(xs).float().numpy()
+
+    return MemoryProbe(layer, window, tokens, len(frames), stack(rec), stack(res), stack(vnorm), stack(got),
+                       stack(want))
+
+
+@torch.inference_mode()
+def probe_trace(model: SleepingHybrid, tokens: Tensor, targets: Tensor, passes: int) -> Trace:
+    """One traced forward pass of a one-sample batch (the model is only read)."""
+    trace = Trace()
+    dev = model.head.weight.device
+    model(tokens.to(dev), targets.to(dev), passes=int(passes), trace=trace)
+    return trace
+
+
+# ============================================================================ amnesia test
+def diagram_tokens(task, states: Tensor, t: int) -> Tensor:
+    """Questions for whole space-time diagrams: cell j after step s, for every state, s and j.
+
+    On a ring, cell j after s steps is cell 0 of the state rotated by j, so every cell of every row
+    is one ordinary question. Rows are ordered (state m, step s = 1..t, cell j).
+
+    Args:
+        task: the automaton task (its vocabulary).
+        states: (M, W) initial cells, 0/1.
+        t: the last step.
+    Returns:
+        tokens (M * t * W, L + 1): "t=s", the rotated state, "?".
+    """
+    M, W = states.shape
+    rotated = torch.stack([states.roll(-j, dims=1) for j in range(W)], 1)          # (M, W, W)
+    q = torch.full((M, W, 1), task.index["?"], dtype=torch.long)
+    rows = []
+    for s in range(1, t + 1):
+        head = (torch.full((M, W, 1), task.index[f"t={s}"], dtype=torch.long) if task.show_steps
+                else torch.empty(M, W, 0, dtype=torch.long))
+        rows.append(torch.cat([head, rotated.long(), q], 2))                       # (M, W, L + 1)
+    return torch.stack(rows, 1).reshape(M * t * W, -1)
+
+
+@torch.no_grad()
+def three_ways_logits(model: SleepingHybrid, tokens: Tensor, passes: int,
+                      ways: tuple[str, ...] = WAYS) -> dict[str, Tensor]:
+    """Logits of the last token under each way of remembering, from one shared run.
+
+    The state window (the first L tokens) is streamed once into a memory that evicts nothing;
+    the question (the tokens after it) is then asked of copies of that memory: right after the
+    wake pass with the cache cleared (NO_SLEEP), after passes 2..N with the cache cleared (SLEPT)
+    and after passes 2..N with the cache kept (KEPT). The three share every computation up to
+    the point where they differ.
+
+    Args:
+        model: the model (only read).
+        tokens: (B, T) with T > L: the state window, then the question tokens.
+        passes: N.
+        ways: which of KEPT, SLEPT, NO_SLEEP to return.
+    Returns:
+        way -> logits (B, |V|) at the last token.
+    """
+    L = model.sleep_cfg.window
+    if tokens.shape[1] <= L:
+        raise ValueError(f"tokens must hold a full window of L = {L} and a question; got {tokens.shape[1]}")
+    unknown = set(ways) - set(WAYS)
+    if unknown:
+        raise ValueError(f"ways must be among {WAYS}; got {sorted(unknown)}")
+    mem = model.new_memory(tokens.shape[0], eviction="none")     # nothing evicted, attention unbounded
+
+    def ask(keep_cache: bool) -> Tensor:
+        m = mem.clone()
+        if not keep_cache:
+            m.kv.reset()                                         # hard eviction: only S crosses
+        for i in range(L, tokens.shape[1]):
+            out = model.step(tokens[:, i], m)
+        return out
+
+    for i in range(L):
+        model.step(tokens[:, i], mem)                            # pass 1: wake
+    out = {}
+    if NO_SLEEP in ways:
+        out[NO_SLEEP] = ask(keep_cache=False)
+    if passes > 1:
+        model._sleep_passes(mem, int(passes), None)               # passes 2..N, as `sleep` runs them
+    if SLEPT in ways:
+        out[SLEPT] = ask(keep_cache=False)
+    if KEPT in ways:
+        out[KEPT] = ask(keep_cache=True)
+    return out
+
+
+def cell_p1(task, logits: Tensor) -> Tensor:
+    """p(1) among the two cell values, from logits (B, |V|)."""
+    return logits[:, [task.index["0"], task.index["1"]]].float().softmax(-1)[:, 1]
+
+
+@torch.inference_mode()
+def diagram_p1(model: SleepingHybrid, task, tokens: Tensor, passes: int) -> Tensor:
+    """p(1) for every question row of `diagram_tokens` (B,), by `forward` (normal operation)."""
+    targets = torch.full_like(tokens, IGNORE)
+    targets[:, -1] = 0                                           # marks the prediction window
+    return cell_p1(task, model(tokens, targets, passes=int(passes)).logits[:, -1])
+
+
+@dataclass
+class Amnesia:
+    """Predicted diagrams of M initial states under each way of remembering.
+
+    Attributes:
+        truth: (M, t + 1, W) the true diagrams (row 0 the initial state).
+        p1: way -> (M, t + 1, W) predicted p(1), row 0 the given state.
+        passes: N.
+    """
+
+    truth: np.ndarray
+    p1: dict[str, np.ndarray]
+    passes: int
+
+    def wrong(self, way: str) -> np.ndarray:
+        """(M, t + 1, W) bool: cells predicted on the wrong side of 1/2."""
+        return (self.p1[way] >= 0.5) != (self.truth >= 0.5)
+
+    def errors_per_step(self, way: str) -> np.ndarray:
+        """(M, t) wrong cells per step s = 1..t."""
+        return self.wrong(way)[:, 1:].sum(-1)
+
+    def saved(self, better: str = SLEPT, worse: str = NO_SLEEP) -> np.ndarray:
+        """(M, t + 1, W) cells `better` gets right and `worse` gets wrong (default: what sleep saved)."""
+        return ~self.wrong(better) & self.wrong(worse)
+
+
+def amnesia_diagrams(model: SleepingHybrid, task, states: Tensor, t: int, passes: int,
+                     ways: tuple[str, ...] = WAYS) -> Amnesia:
+    """Predict whole diagrams of `states` (M, W) up to step t under each way (same weights)."""
+    states = states.long()
+    M, W = states.shape
+    logits = three_ways_logits(model, diagram_tokens(task, states, t), passes, ways)
+    p1 = {}
+    for way in ways:
+        p = cell_p1(task, logits[way]).view(M, t, W).numpy()
+        p1[way] = np.concatenate([states.float().numpy()[:, None], p], 1)
+    truth = evolve(states, rule=task.rule, steps=t, boundary=task.boundary).numpy()
+    return Amnesia(truth, p1, int(passes))
+
+
+def error_rates(am: Amnesia) -> dict[str, np.ndarray]:
+    """way -> (t,) fraction of wrong cells per step s = 1..t, over all states and cells."""
+    W = am.truth.shape[-1]
+    return {w: am.errors_per_step(w).mean(0) / W for w in am.p1}
