@@ -127,8 +127,9 @@ def curate(rows: list[dict], acc: dict) -> list[dict]:
     lessons.append((r, f"Deep: {deep} steps", "models",
                     f"Now cell 0 depends on the whole ring, and {deep} steps of a rule with no known shortcut "
                     "must be computed before the window is evicted. The model that does not sleep (N = 1) "
-                    f"reads the row once and gets it wrong ({pct(conf(r, lo))} sure); the model that reads the window "
-                    f"{hi} times (once awake, {hi - 1} asleep) before eviction writes a better summary into its fast weights S and is right. "
+                    f"reads the row once and gets it wrong ({pct(conf(r, lo))} sure); the model that reads the "
+                    f"window {hi} times (once awake, {hi - 1} asleep) before eviction writes a better summary into "
+                    "its fast weights S and is right. "
                     f"Over {len(rows) // len(acc)} held-out inputs at t = {deep} the models are right on "
                     f"{every(deep)}: {versus(deep)}"))
     r = pick(rows, used, lambda r: r["t"] == deep - 2 and not right(r, lo) and right(r, ns[1]) and right(r, hi),
@@ -146,9 +147,10 @@ def curate(rows: list[dict], acc: dict) -> list[dict]:
                     "held-out inputs."))
     r = pick(rows, used, lambda r: r["t"] == deep and not any(right(r, n) for n in ns), min_conf)
     lessons.append((r, "When everyone fails", "cell",
-                    f"Every model is wrong here, each with {pct(min_conf(r))} confidence or more. {deep} steps of Rule 110 is at the edge of "
-                    "what these small models can compute from a window they see only once (plus the sleep "
-                    "passes). You, with the rule and a pencil, can do it exactly: the true diagram above is "
+                    f"Every model is wrong here, each with {pct(min_conf(r))} confidence or more. {deep} steps of "
+                    "Rule 110 is at the edge of what these small models can compute from a window they see only "
+                    "once (plus the sleep passes). You, with the rule and a pencil, can do it exactly: the true "
+                    "diagram is "
                     "just the rule applied row by row. The paper's point is the trend, not perfection: "
                     f"at t = {deep} the models are right on {every(deep)} of held-out inputs."))
     return [{"title": title, "seed": r["seed"], "t": r["t"], "cells": r["cells"], "truth": r["truth"],

@@ -218,7 +218,8 @@ def model_cards_html(lesson: Lesson) -> str:
             f'<div style="flex:1;min-width:6.5rem;border:3px solid {color};border-radius:14px;padding:0.6rem 0.7rem">'
             f'<div style="font-size:1.15rem;color:{viz.passes_color(a.passes)};font-weight:700">N = {a.passes}</div>'
             f'<div style="font-size:0.95rem;color:#5c6070">{who}</div>'
-            f'<div style="font-size:2.1rem;font-weight:700;line-height:1.3">says {a.answer}</div>'
+            f'<div style="white-space:nowrap;line-height:1.3"><span style="font-size:1.05rem">says</span> '
+            f'<span style="font-size:2.3rem;font-weight:700">{a.answer}</span></div>'
             f'<div style="font-size:1.05rem;color:#5c6070">{100 * a.confidence:.0f}% sure</div>'
             f'<div style="font-size:1.2rem;font-weight:700;color:{color}">{"✓ right" if ok else "✗ wrong"}</div>'
             f'<div style="font-size:0.85rem;color:#8A8F98">{escape(a.checkpoint)}</div></div>')
@@ -256,7 +257,8 @@ def question(lesson: Lesson, i: int, mine: dict) -> None:
 
 def verdict_html(lesson: Lesson, mine: dict) -> str:
     steps = f"{lesson.t} step{'s' if lesson.t > 1 else ''}"
-    head = f'<div style="font-size:1.6rem">Cell 0 after {steps} is <b style="font-size:2.2rem">{lesson.truth}</b>.</div>'
+    head = (f'<div style="font-size:1.6rem">Cell 0 after {steps} is '
+            f'<b style="font-size:2.2rem">{lesson.truth}</b>.</div>')
     if lesson.question == "cell":
         ok = mine.get("cell") == lesson.truth
         you = f"You said {mine.get('cell')}: " + ("right!" if ok else "not this time.")
@@ -277,7 +279,7 @@ def verdict_html(lesson: Lesson, mine: dict) -> str:
 
 def reveal(lesson: Lesson, i: int, mine: dict, entries, ex) -> None:
     st.markdown(verdict_html(lesson, mine), unsafe_allow_html=True)
-    left, right = st.columns([1, 1], gap="large")
+    left, right = st.columns([5, 4], gap="medium")
     with left:
         truth = lab.true_diagram(lesson.cells, 110, lesson.t)
         lab.chart(viz.spacetime_figure(truth.astype(float), f"The true diagram, t = 0..{lesson.t}",
