@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import streamlit as st
 import torch
@@ -31,12 +32,14 @@ ACC_SAMPLES = "cost_acc_samples"  # held-out inputs per depth behind the accurac
 RESULT = "cost_result"            # this session's last measurement (dict, see `measure`), or absent
 
 CONTEXT_CHOICES = [256, 1024, 4096, 16384, 32768]
-STEP_CHOICES = [10, 20, 50, 100]
+STEP_CHOICES = [20, 50, 100, 200]
 MAX_N_CHOICES = [4, 8, 12, 16]
 REPEAT_CHOICES = [5, 11, 21, 51]
 ACC_CHOICES = [50, 100, 200, 500]
-DEFAULTS = {CONTEXTS: [256, 1024, 4096], STEPS: 20, MAX_N: 8, REPEATS: 11, ACC_SAMPLES: 200}
-MAX_CONTEXT = 65536
+DEFAULTS = {CONTEXTS: [256, 1024, 4096], STEPS: 50, MAX_N: 8, REPEATS: 11, ACC_SAMPLES: 200}
+MAX_CONTEXT = 32768               # the transformer alone takes ~20 s to read this many tokens
+LIMITS = {STEPS: 500, MAX_N: 32, REPEATS: 101, ACC_SAMPLES: 1000}   # bounds on what session state may ask for
+PERFORMANCE_DOC = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 BLOCK = 5                          # wake steps per visit of a (model, context) pair
 
 
@@ -83,15 +86,17 @@ def controls(source, passes: int) -> tuple[list[int] | None, bool]:
         contexts = list(DEFAULTS[CONTEXTS])
     else:
         ss[CONTEXTS] = contexts
-    for key, base in ((STEPS, STEP_CHOICES), (MAX_N, MAX_N_CHOICES), (REPEATS, REPEAT_CHOICES)):
-        if not (isinstance(ss[key], int) and not isinstance(ss[key], bool) and 1 <= ss[key] <= 1000):
-            st.error(f"`{key}` must be a whole number in 1..1000; got {ss[key]!r:.40}. Reset to {DEFAULTS[key]}.")
+    for key, top in LIMITS.items():
+        if not (isinstance(ss[key], int) and not isinstance(ss[key], bool) and 1 <= ss[key] <= top):
+            st.error(f"`{key}` must be a whole number in 1..{top}; got {ss[key]!r:.40}. Reset to {DEFAULTS[key]}.",
+                     icon=":material/error:")
             ss[key] = DEFAULTS[key]
     row = st.columns([3, 2], vertical_alignment="bottom", gap="large")
     picked = row[0].pills("Context lengths (tokens)", sorted(set(CONTEXT_CHOICES) | set(contexts)),
                           selection_mode="multi", key=CONTEXTS, format_func=lambda c: f"{c:,}",
                           help="The cache-kept transformer must first read every one of these tokens, so long "
-                               "contexts take a while: 16,384 adds about 10 s, 32,768 about 30 s.")
+                               "contexts take a while: on a quiet machine 16,384 adds about 10 s and 32,768 about "
+                               "30 s; two to three times that when the machine is busy.")
     with st.expander("Measurement settings"):
         c1, c2, c3 = st.columns(3)
         c1.select_slider("Timed wake steps per model and context", _choices(STEP_CHOICES, ss[STEPS]), key=STEPS)
@@ -105,7 +110,7 @@ def controls(source, passes: int) -> tuple[list[int] | None, bool]:
     pressed = row[1].button("Measure on this machine", key="cost_measure", type="primary", icon=":material/speed:",
                             help=f"Times fresh models in the shape of `{source.name}` (N = {passes}) on one torch "
                                  "thread; nothing runs until you press.")
-    row[1].caption(f"about {est:.0f} s on a quiet machine, up to twice that when it is busy")
+    row[1].caption(f"about {est:.0f} s on a quiet machine, two to three times that when it is busy")
     return sorted(picked), pressed
 
 
@@ -154,6 +159,33 @@ def empty_state(source, passes: int) -> None:
                    "same speed as the checkpoint's.")
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _reference(path: str, mtime: float) -> dict:
+    return costs.bench_reference(open(path, encoding="utf-8").read())
+
+
+def reference() -> None:
+    """The committed bench results (docs/performance.md), clearly apart from this session's measurement."""
+    if not PERFORMANCE_DOC.exists():
+        return
+    ref = _reference(str(PERFORMANCE_DOC), PERFORMANCE_DOC.stat().st_mtime)
+    if ref["wake"] is None and ref["sleep"] is None:
+        return
+    when = f" on {ref['date']}" if ref["date"] else ""
+    with st.expander(f"Reference: the committed bench run{when} (not this machine's measurement)"):
+        left, right = st.columns(2, gap="large")
+        if ref["wake"] is not None:
+            with left:
+                lab.chart(viz_cost.latency_figure(ref["wake"], height=280), key="cost_ref_latency")
+                st.caption(f"Measured by `bench/bench_wake_latency.py`{when} (1-minute load {ref['wake_load']}), "
+                           f"50 steps per point, as pasted in `docs/performance.md`.")
+        if ref["sleep"] is not None:
+            with right:
+                lab.chart(viz_cost.sleep_figure(ref["sleep"], height=280), key="cost_ref_sleep")
+                st.caption(f"Measured by `bench/bench_sleep_cost.py`{when} (1-minute load {ref['sleep_load']}), "
+                           f"median of {ref['sleep'].repeats} sleeps per N, as pasted in `docs/performance.md`.")
+
+
 def result_header(res: dict) -> None:
     w = res["wake"]
     load = res["load_before"]
@@ -178,9 +210,9 @@ def result_header(res: dict) -> None:
                 f"{w.hybrid_ms[-1] / w.hybrid_ms[0]:.2f}× its time at {w.contexts[0]:,}", **quiet,
                 help=f"Median wake step of the sleeping hybrid at {C:,} tokens of context.")
     m[2].metric("Transformer's memory", _size(w.transformer_bytes[-1]),
-                f"hybrid: {_size(w.hybrid_bytes[-1])} at any length", **quiet,
+                f"hybrid: {_size(w.hybrid_bytes[-1])}", **quiet,
                 help=f"KV cache at {C:,} tokens; the hybrid holds one window of KV plus its fast weights S.")
-    m[3].metric("One sleep pass", f"{s.per_pass_ms:.2f} ms", f"over L = {s.window} tokens, once per window",
+    m[3].metric("One sleep pass", f"{s.per_pass_ms:.2f} ms", f"over L = {s.window} tokens",
                 **quiet, help="The slope of the line fitted to the time of one sleep against N.")
 
 
@@ -196,8 +228,9 @@ def wake_charts(res: dict, ex) -> None:
         lab.chart(viz_cost.latency_figure(w), key="cost_latency", export=ex, title="wake latency",
                   data={"contexts": w.contexts, "hybrid_ms": w.hybrid_ms, "transformer_ms": w.transformer_ms,
                         "hybrid_amortised_ms": w.amortised_ms})
-        st.caption("Median time of one `model.step`. Look at the slopes: the hybrid stays flat however long the "
-                   "context, the transformer climbs. Dashed: the hybrid with its sleeps spread over the window.")
+        st.caption("Median time of one `model.step`. Look at the slopes: the hybrid's step does the same work at "
+                   "any length (one window of cache, then S), the transformer's attends over everything it has seen. "
+                   "Dashed: the hybrid with its sleeps spread over the window's tokens.")
     with right:
         st.markdown("##### Memory held")
         lab.chart(viz_cost.memory_figure(w), key="cost_memory", export=ex, title="memory",
@@ -244,8 +277,8 @@ def sleep_charts(res: dict | None, entries, ex) -> None:
                       data={"passes": s.passes, "sleep_ms": s.median_ms, "sleep_q25_ms": s.q25_ms,
                             "sleep_q75_ms": s.q75_ms})
             st.caption(f"Median of {s.repeats} sleeps per N over the same full window (bars: middle half). One "
-                       f"sleep runs N − 1 passes over L = {s.window} tokens, so its cost is a straight line in N: "
-                       f"{s.per_pass_ms:.2f} ms per pass here (largest gap to the line at N ≥ 2: "
+                       f"sleep runs N − 1 passes over L = {s.window} tokens, so its cost should grow in a straight "
+                       f"line with N: {s.per_pass_ms:.2f} ms per pass here (largest gap to the line at N ≥ 2: "
                        f"{s.max_rel_dev:.0%}). It is paid once per window, not per token.")
     with right:
         samples = int(ss[ACC_SAMPLES])
@@ -269,7 +302,7 @@ def sleep_charts(res: dict | None, entries, ex) -> None:
         st.caption(f"Accuracy at the deepest questions ({depth_text}) of the shipped hybrids trained with each N, "
                    f"measured live on {samples} fresh held-out inputs per depth (seed {int(ss.get(lab.EVAL_SEED) or 0)}"
                    "; bands: Wilson 95%). Lines: attention-only baselines. Each extra pass costs the time on the left.")
-        st.select_slider("Inputs per depth", ACC_CHOICES if samples in ACC_CHOICES else _choices(ACC_CHOICES, samples),
+        st.select_slider("Inputs per depth", _choices(ACC_CHOICES, samples),
                          key=ACC_SAMPLES, help="More inputs: narrower bands, slower first measurement (then cached).")
 
 
@@ -308,6 +341,7 @@ def main() -> None:
     else:
         result_header(res)
         wake_charts(res, ex)
+    reference()
     st.markdown("### Sleep: what it costs and what it buys")
     sleep_charts(res, entries, ex)
     ex.menu()

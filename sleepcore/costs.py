@@ -21,7 +21,10 @@ shared machine hits every cell alike; read ratios, not absolute times.
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import os
+import re
 import statistics
 import time
 from dataclasses import dataclass
@@ -34,9 +37,10 @@ from .config import ModelConfig, SleepConfig, from_dict
 from .model import SleepingHybrid
 from .state import Memory
 
-__all__ = ["FILL_CHUNK", "MODELS", "SleepCurve", "WakeCurve", "build_models", "build_sleeper", "estimate_seconds", "fill",
-           "fill_window", "linear_fit", "machine_load", "measure_sleep", "measure_wake", "memory_bytes",
-           "other_runnable", "run_block", "shape_from_config", "time_sleeps", "time_wake"]
+__all__ = ["FILL_CHUNK", "MODELS", "SleepCurve", "WakeCurve", "bench_reference", "build_models", "build_sleeper",
+           "curve_from_records", "curve_from_samples", "estimate_seconds", "fill", "fill_window", "linear_fit",
+           "machine_load", "measure_sleep", "measure_wake", "memory_bytes", "new_record", "other_runnable",
+           "run_block", "shape_from_config", "time_sleeps", "time_wake"]
 
 FILL_CHUNK = 2048            # tokens per model.forward call while filling (forward splits them into windows)
 MODELS = ("hybrid", "transformer")
@@ -353,3 +357,49 @@ def measure_sleep(mcfg: ModelConfig, window: int, max_passes: int = 8, repeats: 
     full = fill_window(model)
     samples = time_sleeps(model, full, list(range(1, max_passes + 1)), repeats, progress)
     return curve_from_samples(samples, window)
+
+
+# ---------------------------------------------------------------------------- committed bench results
+def bench_reference(markdown: str) -> dict:
+    """The figures the two benches printed in a results document (docs/performance.md).
+
+    Each bench ends its output with one JSON line; the first such line of the wake bench (it has
+    "hybrid_step_ms") and of the sleep bench (it has "sleep_ms_median") are read, and the date from a
+    table row "| when | YYYY-MM-DD ...".
+
+    Returns:
+        {"wake": WakeCurve or None, "sleep": SleepCurve or None, "date": str or None,
+         "wake_load": 1-min load at its start or None, "sleep_load": likewise}.
+    """
+    out: dict = {"wake": None, "sleep": None, "date": None, "wake_load": None, "sleep_load": None}
+    m = re.search(r"^\|\s*when\s*\|\s*(\d{4}-\d{2}-\d{2})", markdown, re.MULTILINE)
+    out["date"] = m.group(1) if m else None
+    for line in markdown.splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            fig = json.loads(line)
+        except ValueError:
+            continue
+        try:
+            if out["wake"] is None and "hybrid_step_ms" in fig:
+                nan = [math.nan] * len(fig["contexts"])
+                out["wake"] = WakeCurve(
+                    contexts=list(fig["contexts"]), hybrid_ms=list(fig["hybrid_step_ms"]),
+                    transformer_ms=list(fig["transformer_step_ms"]), hybrid_p90=nan, transformer_p90=nan,
+                    hybrid_bytes=list(fig["hybrid_bytes_peak"]), transformer_bytes=list(fig["transformer_bytes_peak"]),
+                    sleep_ms=float(fig["hybrid_sleep_ms_median"]), window=int(fig["window"]),
+                    passes=int(fig["passes"]), layers=str(fig["layers_hybrid"]), steps=0, fill_s={})
+                out["wake_load"] = fig.get("loadavg_1m_at_start")
+            elif out["sleep"] is None and "sleep_ms_median" in fig:
+                med = {int(n): float(v) for n, v in fig["sleep_ms_median"].items()}
+                Ns = sorted(med)
+                out["sleep"] = SleepCurve(
+                    passes=Ns, median_ms=[med[n] for n in Ns], q25_ms=[med[n] for n in Ns],
+                    q75_ms=[med[n] for n in Ns], intercept_ms=float(fig["fit_intercept_ms"]),
+                    per_pass_ms=float(fig["per_pass_ms"]), max_rel_dev=float(fig["max_rel_dev_from_fit"]),
+                    window=int(fig["window"]), repeats=int(fig["repeats"]))
+                out["sleep_load"] = fig.get("loadavg_1m_at_start")
+        except (KeyError, TypeError, ValueError):     # a line of another shape: not one of these benches
+            continue
+    return out

@@ -35,26 +35,27 @@ def _figure(traces: list[dict], layout: dict, height: int = 340) -> go.Figure:
 
 
 def _context_axis(contexts: Sequence[int]) -> dict:
+    short = (lambda c: f"{c // 1024}k" if c >= 1024 and c % 1024 == 0 else f"{c:,}") if len(contexts) > 3 else \
+        (lambda c: f"{c:,}")
     return dict(title=dict(text="context length (tokens seen so far)", font_size=12), type="log",
-                tickmode="array", tickvals=list(contexts), ticktext=[f"{c:,}" for c in contexts])
+                tickmode="array", tickvals=list(contexts), ticktext=[short(c) for c in contexts], tickangle=0)
 
 
 def latency_figure(wake: WakeCurve, height: int = 340) -> go.Figure:
     """Median per-token wake latency (ms) against context length, log x; both models, plus the hybrid's
     wake + sleep amortised over its window (dashed)."""
     x = list(wake.contexts)
-    traces = [
-        dict(type="scatter", x=x, y=wake.transformer_ms, name="transformer, cache kept", mode="lines+markers",
-             line=dict(color=TRANSFORMER_COLOR, width=2.4), marker=dict(size=8),
-             customdata=np.column_stack([wake.transformer_p90]),
-             hovertemplate="<b>transformer</b>, %{x:,} tokens<br>median %{y:.3f} ms per token<br>"
-                           "90th percentile %{customdata[0]:.3f} ms<extra></extra>"),
-        dict(type="scatter", x=x, y=wake.hybrid_ms, name="sleeping hybrid: wake step", mode="lines+markers",
-             line=dict(color=HYBRID_COLOR, width=2.4), marker=dict(size=8),
-             customdata=np.column_stack([wake.hybrid_p90]),
-             hovertemplate="<b>sleeping hybrid</b>, %{x:,} tokens<br>median %{y:.3f} ms per token<br>"
-                           "90th percentile %{customdata[0]:.3f} ms<extra></extra>"),
-    ]
+
+    def line(name: str, who: str, y: list[float], p90: list[float], color: str) -> dict:
+        tail = "<br>90th percentile %{customdata[0]:.3f} ms" if all(np.isfinite(p90)) else ""
+        return dict(type="scatter", x=x, y=y, name=name, mode="lines+markers", line=dict(color=color, width=2.4),
+                    marker=dict(size=8), customdata=np.column_stack([p90]),
+                    hovertemplate=f"<b>{who}</b>, %{{x:,}} tokens<br>median %{{y:.3f}} ms per token{tail}"
+                                  "<extra></extra>")
+
+    traces = [line("transformer, cache kept", "transformer", wake.transformer_ms, wake.transformer_p90,
+                   TRANSFORMER_COLOR),
+              line("sleeping hybrid: wake step", "sleeping hybrid", wake.hybrid_ms, wake.hybrid_p90, HYBRID_COLOR)]
     if np.isfinite(wake.sleep_ms):
         traces.append(dict(
             type="scatter", x=x, y=wake.amortised_ms, name=f"hybrid: wake + sleep / L (N = {wake.passes})",

@@ -99,6 +99,26 @@ def test_estimate_grows_with_the_work_and_machine_load_is_readable():
     assert load["cores"] >= 1 and (load["other_runnable"] is None or load["other_runnable"] >= 0)
 
 
+def test_bench_reference_reads_the_json_lines_the_benches_print():
+    wake_line = json.dumps({"threads": 1, "loadavg_1m_at_start": 0.5, "window": 17, "passes": 4, "layers_hybrid": "AF",
+                            "contexts": [256, 1024], "hybrid_step_ms": [0.6, 0.6], "transformer_step_ms": [0.5, 0.8],
+                            "hybrid_bytes_peak": [16896, 16896], "transformer_bytes_peak": [313344, 1099776],
+                            "hybrid_sleep_ms_median": 2.9})
+    sleep_line = json.dumps({"loadavg_1m_at_start": 0.9, "window": 17, "repeats": 101,
+                             "sleep_ms_median": {"1": 0.02, "2": 0.9, "3": 1.8}, "fit_intercept_ms": -0.85,
+                             "per_pass_ms": 0.875, "max_rel_dev_from_fit": 0.026})
+    doc = f"| when | 2026-11-27, 14:00 |\n```\n{{not json\n{wake_line}\n```\n{{\"threads\": 2}}\n{sleep_line}\n"
+    ref = costs.bench_reference(doc)
+    assert ref["date"] == "2026-11-27" and (ref["wake_load"], ref["sleep_load"]) == (0.5, 0.9)
+    assert ref["wake"].transformer_ms == [0.5, 0.8] and ref["wake"].sleep_ms == 2.9
+    assert ref["sleep"].passes == [1, 2, 3] and ref["sleep"].per_pass_ms == 0.875
+    assert costs.bench_reference("no figures here") == {"wake": None, "sleep": None, "date": None,
+                                                       "wake_load": None, "sleep_load": None}
+    shipped = ROOT / "docs" / "performance.md"
+    if shipped.exists():                                    # the committed document parses
+        assert costs.bench_reference(shipped.read_text())["wake"] is not None
+
+
 # ---------------------------------------------------------------------------- figures
 def test_figures_carry_the_measured_numbers(wake):
     lat = {t.name: t for t in viz_cost.latency_figure(wake).data}
@@ -190,6 +210,8 @@ def test_page_empty_state_then_measure_draws_the_charts():
     assert "Nothing measured yet" in text and "rule110-n4" in text
     assert not any(k in keys(at) for k in ("cost_latency", "cost_memory", "cost_sleep"))
     assert "cost_result" not in at.session_state
+    assert any("committed bench run" in e.label for e in at.expander)     # labelled as not this machine's
+    assert traces(at, "cost_ref_latency")["transformer, cache kept"]["x"][-1] == 32768
     buys = traces(at, "cost_buys")["trained hybrids"]            # accuracy needs no button
     assert buys["x"] == [0.0, 1.0, 2.0] and all(0 <= a <= 1 for a in buys["y"])   # N = 1, 2, 4 on log2 x
 
@@ -214,7 +236,8 @@ def test_page_empty_state_then_measure_draws_the_charts():
 @pytestmark_app
 @pytest.mark.usefixtures("navigation_not_pages_folder", "restore_torch_threads")
 def test_page_rejects_bad_contexts_and_explains_an_attention_only_checkpoint():
-    at = cost_page(cost_contexts="many", ckpt="rule110-attn-kept")
+    at = cost_page(cost_contexts="many", cost_max_n=1000, ckpt="rule110-attn-kept")
     assert any("Context lengths must be" in e.value for e in at.error)
-    assert at.session_state["cost_contexts"] == [256, 1024, 4096]
+    assert any("`cost_max_n` must be a whole number in 1..32" in e.value for e in at.error)
+    assert at.session_state["cost_contexts"] == [256, 1024, 4096] and at.session_state["cost_max_n"] == 8
     assert any("has no fast weights" in c.value and "rule110-n4" in c.value for c in at.caption)
