@@ -44,10 +44,15 @@ def _on_checkpoint_change() -> None:
     st.session_state[lab.PLAYING] = False
 
 
+def _upload_key() -> str:
+    return f"upload_files_{st.session_state.get('upload_round', 0)}"
+
+
 def _on_upload() -> None:
-    files = st.session_state.get("upload_files") or []
+    files = st.session_state.get(_upload_key()) or []
     if not files:
         return
+    st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1   # next attempt starts empty
     try:
         name = lab.add_upload(files)
     except lab.LabError as e:
@@ -70,7 +75,7 @@ def upload_panel() -> None:
         st.file_uploader(
             f"`{lab.MODEL_FILE}` + `{lab.CONFIG_FILE}`" if mode != "A folder" else "A checkpoint folder",
             type=["safetensors", "json"], accept_multiple_files="directory" if mode == "A folder" else True,
-            key="upload_files", on_change=_on_upload,
+            key=_upload_key(), on_change=_on_upload,
             help="The weights are read as safetensors only (never unpickled) and checked against the config "
                  "before anything is kept. Nobody else sees what you upload.")
         if message:

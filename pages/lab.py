@@ -361,9 +361,8 @@ def _pick_upload_files(files) -> tuple[bytes, bytes, str]:
                                            and not n.startswith("train_state") for f in fs]
     got = ", ".join(sorted(by_name)) or "nothing"
     if len(weights) != 1 or len(configs) != 1:
-        raise LabError(f"A checkpoint is two files, `{MODEL_FILE}` (weights) and `{CONFIG_FILE}` (its settings), "
-                       f"as `python -m sleepcore.train` writes them; got {got}. Select both files, or the "
-                       f"checkpoint's folder.")
+        raise LabError(f"A checkpoint is two files: `{MODEL_FILE}` + `{CONFIG_FILE}`; got {got}. Select both "
+                       f"at once, or the checkpoint's folder.")
     parent = Path(weights[0].name).parent.name
     return weights[0].getvalue(), configs[0].getvalue(), parent or Path(weights[0].name).stem
 

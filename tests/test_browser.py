@@ -37,12 +37,28 @@ def app_url():
         yield url
 
 
+EXTERNAL: list[str] = []   # every request the app's pages tried to send off this machine
+
+
+def _only_local(route) -> None:
+    """The app must work offline: requests to anything but the local server are recorded and refused."""
+    url = route.request.url
+    if url.startswith(("http://127.0.0.1", "http://localhost", "ws://127.0.0.1", "ws://localhost", "data:", "blob:", "file:",
+                       "about:")):
+        route.continue_()
+    else:
+        EXTERNAL.append(url)
+        route.abort()
+
+
 @pytest.fixture(scope="module")
 def browser_page(app_url):
-    """Headless Debian Chromium with a fresh profile, 1280 wide (a laptop screen)."""
+    """Headless Debian Chromium with a fresh profile, 1280 wide (a laptop screen), cut off from the internet."""
     with playwright_api.sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
         ctx = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True,
-                                                   args=CHROMIUM_FLAGS, viewport={"width": 1280, "height": 1500})
+                                                   args=CHROMIUM_FLAGS, viewport={"width": 1280, "height": 1500},
+                                                   accept_downloads=True)
+        ctx.route("**/*", _only_local)
         pg = ctx.pages[0] if ctx.pages else ctx.new_page()
         pg.set_default_timeout(30_000)
         yield pg
@@ -101,6 +117,80 @@ def test_timeline_steps_into_sleep_and_the_memory_changes(browser_page, app_url,
     click(page, "tl_last")
     expect(page.get_by_text("prediction window, wake token 1 of 1: '?'")).to_be_visible()
     expect(page.get_by_text("The question:")).to_be_visible()
+
+
+def test_keyboard_steps_and_plays(browser_page, app_url):
+    page = browser_page
+    page.goto(app_url, wait_until="domcontentloaded")
+    expect(page.get_by_text("window 1, wake token 1 of 17")).to_be_visible(timeout=60_000)
+    idle(page)
+    page.locator("h1").first.click()                      # focus the page, not a widget
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_text("window 1, wake token 2 of 17")).to_be_visible()
+    idle(page)
+    page.keyboard.press("ArrowLeft")
+    expect(page.get_by_text("window 1, wake token 1 of 17")).to_be_visible()
+    idle(page)
+    page.keyboard.press("Space")                          # play ...
+    expect(page.locator(".st-key-tl_play button")).to_contain_text("Pause")
+    page.keyboard.press("Space")                          # ... and pause
+    expect(page.locator(".st-key-tl_play button")).to_contain_text("Play")
+
+
+def test_a_shared_link_opens_the_same_view_and_follows_it(browser_page, app_url):
+    page = browser_page
+    page.goto(f"{app_url}/?ckpt=rule110-n2&seed=7&t=8&step=18", wait_until="domcontentloaded")
+    expect(page.get_by_text("window 1 asleep: pass 2 of 2")).to_be_visible(timeout=60_000)
+    click(page, "tl_fwd")
+    expect(page.get_by_text("step 19 of 20")).to_be_visible()
+    idle(page)
+    page.wait_for_function("() => location.search.includes('step=19')")
+    assert "ckpt=rule110-n2" in page.url and "n=2" in page.url and "seed=7" in page.url and "t=8" in page.url
+    page.goto(f"{app_url}/?ckpt=nope&n=5", wait_until="domcontentloaded")
+    expect(page.get_by_text("checkpoint 'nope' is not in this app's checkpoints folder")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("n='5' is not one of 1, 2, 3, 4, 6, 8")).to_be_visible()
+
+
+def test_upload_your_own_checkpoint(browser_page, app_url, tmp_path):
+    page = browser_page
+    page.goto(app_url, wait_until="domcontentloaded")
+    expect(page.get_by_text("window 1, wake token 1 of 17")).to_be_visible(timeout=60_000)
+    idle(page)
+    page.get_by_text("Load your own checkpoint").click()
+    evil = tmp_path / "model.safetensors"
+    evil.write_bytes(b"\x80\x04\x95" + b"pickle payload" * 10)
+    src = ROOT / "checkpoints" / "rule110-n2"
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files([str(evil), str(src / "config.json")])
+    expect(page.get_by_text("looks like a pickle")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Rule 110 · hybrid AF · trained N=4")).to_be_visible()        # nothing changed
+    idle(page)                                            # each attempt starts with an empty uploader
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
+        [str(src / "model.safetensors"), str(src / "config.json")])
+    expect(page.get_by_text("It stays in this browser session only")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("window 1, wake token 1 of 17")).to_be_visible(timeout=30_000)
+    idle(page)
+    assert "ckpt=" not in page.url
+
+
+def test_export_html_snapshot_is_self_contained(browser_page, app_url, tmp_path):
+    page = browser_page
+    page.goto(app_url, wait_until="domcontentloaded")
+    expect(page.get_by_text("window 1, wake token 1 of 17")).to_be_visible(timeout=60_000)
+    idle(page)
+    page.get_by_role("button", name="Export").click()
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="HTML snapshot of this view").click()
+    path = tmp_path / "snapshot.html"
+    dl.value.save_as(path)
+    html = path.read_text()
+    assert "Fast weights S, block 1" in html and "window 1, wake token 1 of 17" in html
+    import re
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html)
+    snap = page.context.new_page()
+    snap.goto(path.as_uri())
+    expect(snap.locator(".js-plotly-plot").first).to_be_visible()
+    assert snap.locator(".js-plotly-plot").count() >= 5
+    snap.close()
 
 
 def test_every_page_renders(browser_page, app_url, tmp_path):
