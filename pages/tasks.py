@@ -1,0 +1,329 @@
+"""Graphs and arithmetic: how a k-hop or arithmetic problem is laid out over windows, and what is left
+of it (only the fast weights S) when the question comes. Stepping works like the Timeline page: one
+traced forward pass per (checkpoint, sample, N), cached; every step is read from it.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from pages import lab
+from sleepcore import viz
+from sleepcore import viz_tasks as vt
+from sleepcore.timeline import EVICT, SLEEP, WAKE, Timeline
+
+ss = st.session_state
+
+# ---------------------------------------------------------------------------- session-state keys
+DEPTH = "tk_depth"          # k (hops) or number of operations of the sample
+STEP = "tk_step"            # scrubber position (index into Timeline.steps)
+STEP_OBJ = "tk_step_obj"    # the Step shown last (to keep the place when N or the sample changes)
+TL_KEY = "tk_tl_key"        # identity of the timeline shown last
+
+TASKS = {"khop": "k-hop graph retrieval", "arith": "multi-step arithmetic"}
+DEPTH_LABELS = {"khop": "k: hops the answer needs", "arith": "Operations the answer needs"}
+ACCURACY_FILE = "accuracy.json"     # written next to a checkpoint by experiments/task_evals.py
+KIND_WORD = {WAKE: "awake", SLEEP: "asleep", EVICT: "eviction"}
+
+
+# ---------------------------------------------------------------------------- which checkpoints fit
+def task_name(entry) -> str:
+    return str(entry.task.get("name", "")) if entry is not None and entry.ok else ""
+
+
+def task_entries(entries) -> dict[str, lab.Entry]:
+    """Per task of this page: the checkpoint to offer (hybrids first, then the trained N closest to 4)."""
+    out: dict[str, lab.Entry] = {}
+    for e in sorted((e for e in entries if task_name(e) in TASKS),
+                    key=lambda e: (not e.hybrid, abs(e.default_passes - 4), e.name)):
+        out.setdefault(task_name(e), e)
+    return out
+
+
+def _switch(name: str, passes: int) -> None:
+    ss[lab.CKPT] = name
+    ss[lab.PASSES] = passes if passes in lab.PASS_CHOICES else 1
+    ss[lab.PLAYING] = False
+
+
+def switch_buttons(entries, current: str = "") -> None:
+    """One button per task checkpoint other than the current task's."""
+    offers = {t: e for t, e in task_entries(entries).items() if t != current}
+    if not offers:
+        return
+    row = st.container(horizontal=True, gap="small")
+    for t, e in offers.items():
+        row.button(f"Show {TASKS[t]} ({e.name})", key=f"tk_switch_{t}", icon=":material/swap_horiz:",
+                   on_click=_switch, args=(e.name, e.default_passes))
+
+
+def wrong_kind(entry, entries) -> None:
+    """The sidebar's checkpoint was not trained on these tasks: say so and offer the ones that are."""
+    what = f"Rule {entry.rule}" if entry is not None and entry.rule is not None else (task_name(entry) or "another task")
+    if task_entries(entries):
+        st.info(f"**`{entry.name}` is a {what} model.** This page shows the k-hop and arithmetic tasks; switch to "
+                "a checkpoint trained on one of them:", icon=":material/hub:")
+        switch_buttons(entries)
+    else:
+        st.info(f"**`{entry.name}` is a {what} model**, and no checkpoint here was trained on k-hop retrieval or "
+                "arithmetic. Train one with `python -m sleepcore.train --task khop --out checkpoints/NAME ...` "
+                "(or `--task arith`).", icon=":material/hub:")
+    st.stop()
+
+
+# ---------------------------------------------------------------------------- honesty about the model
+@st.cache_data(show_spinner=False, max_entries=64)
+def read_accuracy(path: str, mtime: float) -> dict | None:
+    """The measured accuracy shipped next to a checkpoint (None if there is none or it is unreadable)."""
+    try:
+        return json.loads((Path(path) / ACCURACY_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def accuracy_note(entry) -> None:
+    acc = read_accuracy(entry.path, entry.mtime)
+    if acc is None:
+        st.caption(f"No measured accuracy ships with `{entry.name}` (no `{ACCURACY_FILE}`); one sample says little "
+                   "about whether the model learned the task.")
+        return
+    lo, hi = acc["ci95"]
+    nums = (f"{100 * acc['accuracy']:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}] on {acc['samples']:,} fresh problems at "
+            f"N = {acc['passes']}, where guessing {acc['guess']['rule']} gets {100 * acc['guess']['accuracy']:.1f}% and "
+            f"always giving the most common answer gets {100 * acc['chance']:.1f}%")
+    if acc.get("at_chance"):
+        st.info(f"**This model has NOT learned the task**: its accuracy is at chance ({nums}). It ships so that you "
+                "can see how the problem is laid out over windows and what is evicted before the question, not "
+                "what a model that solves it does.", icon=":material/warning:")
+    else:
+        st.caption(f"Measured accuracy of `{entry.name}`: {nums}.")
+
+
+# ---------------------------------------------------------------------------- the stepper
+def _go(i: int) -> None:
+    ss[STEP] = i
+
+
+def _move(delta: int, last: int) -> None:
+    _go(max(0, min(last, int(ss.get(STEP) or 0) + delta)))
+
+
+def _jump_from_ribbon() -> None:
+    points = ss.get("tk_ribbon", {}).get("selection", {}).get("points", [])
+    if points:
+        ss[STEP] = int(points[0]["x"])
+
+
+def question_step(tl: Timeline) -> int:
+    """The step at which the model answers (the query token of the prediction window)."""
+    return tl.predictions[0].step if tl.predictions else len(tl) - 1
+
+
+def controls(tl: Timeline):
+    """Buttons and scrubber; returns the slot for the Export menu (at the end of the button row)."""
+    last, i = len(tl) - 1, ss[STEP]
+    question = question_step(tl)
+    nxt = next((s.index for s in tl.steps[i + 1:] if s.kind == EVICT), None)
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    row.button("Start", icon=":material/first_page:", on_click=_go, args=(0,), key="tk_first", disabled=i == 0)
+    row.button("Back", icon=":material/chevron_left:", on_click=_move, args=(-1, last), key="tk_back",
+               disabled=i == 0)
+    row.button("Forward", icon=":material/chevron_right:", on_click=_move, args=(1, last), key="tk_fwd",
+               disabled=i == last, type="primary")
+    row.button("Next eviction", icon=":material/content_cut:", on_click=_go, args=(nxt if nxt is not None else last,),
+               key="tk_next_evict", disabled=nxt is None, help="Jump to the end of the current window")
+    row.button("The question", icon=":material/help:", on_click=_go, args=(question,), key="tk_question",
+               disabled=i == question, help="Jump to the step where the model answers")
+    slot = row.container(width="content")
+    st.select_slider("Step", options=list(range(len(tl))), key=STEP, format_func=lambda k: tl.steps[k].short,
+                     label_visibility="collapsed", help="Drag to scrub through the sample.")
+    return slot
+
+
+def status_html(tl: Timeline, i: int) -> str:
+    s = tl.steps[i]
+    badge = (f'<span style="background:{viz.KIND_COLORS[s.kind]};color:white;border-radius:6px;padding:2px 9px;'
+             f'font-size:0.8rem;font-weight:600;letter-spacing:0.04em;margin-right:10px">'
+             f'{KIND_WORD[s.kind].upper()}</span>')
+    return (f'<div style="font-size:1.1rem;padding:4px 0 2px 0">{badge}{escape(tl.caption(i), quote=False)}'
+            f'<span style="color:#888;font-size:0.85rem;margin-left:10px">step {i + 1} of {len(tl)}</span></div>')
+
+
+def question_text(task, info: dict) -> str:
+    if task.name == "khop":
+        start, k, _ = info["queries"][0]
+        return f"where do you land {k} hop{'s' * (k > 1)} after {start}?"
+    return f"what is {info['query']}? (values are mod {task.modulus})"
+
+
+def prediction_html(tl: Timeline, i: int, task) -> str:
+    box = ('<div style="border:1px solid {b};border-left:6px solid {b};border-radius:8px;padding:8px 12px;'
+           'background:{bg};font-size:0.95rem;line-height:1.45">{body}</div>')
+    question = escape(question_text(task, tl.info), quote=False)
+    done = tl.predictions_until(i)
+    truth = ", ".join(escape(p.target, quote=False) for p in tl.predictions)
+    if not done:
+        body = (f"<b>The question:</b> {question}<br>It is asked after every fact's window was evicted: only S is "
+                f"left. True answer: <b>{truth}</b>. Step to the question to see what the model says.")
+        return box.format(b="#C9CDD4", bg="#F7F8FA", body=body)
+    p = done[0]
+    mark = "✓ right" if p.correct else "✗ wrong"
+    body = (f"<b>The question:</b> {question}<br>Model says <b>{escape(p.predicted, quote=False)}</b> with "
+            f"{100 * p.confidence:.1f}% (p of the true answer: {100 * p.p_target:.1f}%) · true answer <b>{truth}</b> "
+            f"→ <b>{mark}</b>")
+    color = viz.RIGHT_COLOR if p.correct else viz.WRONG_COLOR
+    return box.format(b=color, bg="#F1FAF6" if p.correct else "#FDF3EE", body=body)
+
+
+# ---------------------------------------------------------------------------- the task pictures
+STATE_CODES = {vt.UNREAD: 0, vt.IN_CACHE: 1, vt.ONLY_S: 2}
+
+
+def khop_panel(tl: Timeline, i: int, task, states: list[str], ex: lab.Exporter) -> None:
+    edges = vt.khop_edges(tl.tokens, task.window, task.consolidation_windows)
+    done = tl.predictions_until(i)
+    fig = vt.khop_figure(tl.info, edges, states, done[0] if done else None)
+    node = {n: j for j, n in enumerate(task.vocab)}
+    lab.chart(fig, key="tk_graph", export=ex, title="The cycle, its edges by window, and the query path",
+              data={"edges_src_dst_window_state": np.array(
+                  [[node[e.src], node[e.dst], e.window, STATE_CODES[states[e.position + 1]]] for e in edges])})
+    st.caption("Nodes in cycle order; each arrow is one stated edge, coloured by the window that stated it: solid "
+               "while that window is in the KV cache, dashed once it was evicted (only S can hold it), dotted grey if "
+               "not read yet. Gold: the path the question follows, hop by hop. The sequence states the edges "
+               "shuffled; the picture puts them back in order.")
+
+
+def khop_needs(tl: Timeline, task) -> None:
+    path = vt.khop_path(tl.info)
+    edges = {(e.src, e.dst): e for e in vt.khop_edges(tl.tokens, task.window, task.consolidation_windows)}
+    st.markdown("### What the answer needs")
+    rows = [f"| {h} | {a} → {b} | window {edges[(a, b)].window + 1} |" for h, (a, b) in
+            enumerate(zip(path, path[1:]), start=1)]
+    st.markdown("| hop | edge | stated in |\n|---|---|---|\n" + "\n".join(rows))
+    st.caption(f"{len(path) - 1} edge{'s' * (len(path) > 2)} to chain, from {len(edges)} stated in "
+               f"{task.consolidation_windows} windows of {task.window} tokens. Every window is evicted before the "
+               "question comes, and the model cannot know in advance which start node and k will be asked.")
+
+
+def arith_panel(tl: Timeline, i: int, task, states: list[str], ex: lab.Exporter) -> None:
+    facts = vt.arith_facts(tl.tokens, task.window)
+    s = tl.steps[i]
+    done = tl.predictions_until(i)
+    fig = vt.arith_figure(tl.tokens, task.window, task.consolidation_windows, states, facts, tl.info["chain"],
+                          current=s.position if s.kind == WAKE else None, prediction=done[0] if done else None)
+    lab.chart(fig, key="tk_chips", export=ex, title="The problem as tokens, by window",
+              data={"token_ids": np.array([task.index[t] for t in tl.tokens]),
+                    "token_state": np.array([STATE_CODES[x] for x in states])})
+    st.caption("One row per window of L tokens. Chips are tinted by their window while it is in the KV cache, grey "
+               "once evicted (only S can hold them), blank if not read yet. Gold outline: the question and the facts "
+               "the answer needs; black outline: the token being read.")
+
+
+def arith_needs(tl: Timeline, task) -> None:
+    facts = vt.arith_facts(tl.tokens, task.window)
+    chain = vt.arith_chain(facts, tl.info["chain"], task.modulus)
+    st.markdown("### The operations the answer needs")
+    rows = [f"| {j} | {c.fact.text} | window {c.fact.window + 1} | {escape(c.worked, quote=False)} |"
+            for j, c in enumerate(chain, start=1)]
+    st.markdown("| step | fact | stated in | worked out |\n|---|---|---|---|\n" + "\n".join(rows))
+    st.caption(f"{len(chain) - 1} operation{'s' * (len(chain) != 2)} after the constant, mod {task.modulus}, in this "
+               f"order (the facts are stated shuffled), among {len(facts) - len(chain)} distractor facts. The question "
+               "comes first, so sleep could know what to keep.")
+
+
+def state_panel(tl: Timeline, i: int, ex: lab.Exporter) -> None:
+    for b in tl.fast_layers:
+        st.markdown(f"### Fast weights S · `blocks.{b}`")
+        lab.chart(viz.state_figure(tl.state_at(i, b), tl.state_scale(b), b, tl.caption(i), height=190),
+                  key=f"tk_S_{b}", export=ex, data={f"S_block{b}": tl.state_at(i, b)},
+                  title=f"Fast weights S, block {b}")
+        st.caption(f"The only memory that crosses an eviction (colours locked at ±{tl.state_scale(b):.2f} for this "
+                   "sample).")
+    if not tl.fast_layers:
+        st.info("**No fast weights.** This model is attention only: once its cache is evicted it keeps nothing.",
+                icon=":material/memory:")
+
+
+def show(tl: Timeline, task) -> None:
+    """The stepper and the synced panels, in a fragment: a step redraws only them."""
+
+    def stepper() -> None:
+        ex = lab.Exporter("Graphs and arithmetic")
+        slot = controls(tl)
+        i = ss[STEP]
+        ss[STEP_OBJ] = tl.steps[i]
+        states = vt.token_states(tl, i)
+        ex.note(f"Step {i + 1} of {len(tl)}: {tl.caption(i)}")
+        left, right = st.columns([3, 2], gap="medium", vertical_alignment="center")
+        left.markdown(status_html(tl, i), unsafe_allow_html=True)
+        right.markdown(prediction_html(tl, i, task), unsafe_allow_html=True)
+        if task.name == "khop":        # a square picture: the graph beside what it needs and S
+            pic, side = st.columns([3, 2], gap="medium")
+            with pic:
+                khop_panel(tl, i, task, states, ex)
+            with side:
+                khop_needs(tl, task)
+                state_panel(tl, i, ex)
+        else:                          # a wide picture: the chips across, the operations and S below
+            arith_panel(tl, i, task, states, ex)
+            ops, side = st.columns([3, 2], gap="medium")
+            with ops:
+                arith_needs(tl, task)
+            with side:
+                state_panel(tl, i, ex)
+        st.markdown("### The whole sample")
+        lab.chart(viz.ribbon_figure(tl, i), key="tk_ribbon", on_select=_jump_from_ribbon, selection_mode="points",
+                  export=ex, title="The whole sample: KV cache and ||S||", data={"kv_occupancy": tl.occupancy})
+        st.caption("Bars: KV-cache entries after each step, coloured wake / sleep / evict; they drop to nothing at "
+                   "each eviction ✂. Line: the size of the fast weights ‖S‖, the only thing that crosses it. Click a "
+                   "bar to jump there.")
+        ex.menu(slot)
+
+    st.fragment(stepper)()
+
+
+def main() -> None:
+    entry, _, _, task = lab.require_model()
+    _, entries, _ = lab.selected_entry()
+    st.title("Graphs and arithmetic")
+    st.caption("Two harder tasks, step by step: the facts (a graph's edges, or arithmetic definitions) arrive over "
+               "several windows, each is slept on and evicted, and the question comes when only the fast weights S "
+               "are left.")
+    if task.name not in TASKS:
+        wrong_kind(entry, entries)
+    accuracy_note(entry)
+    left, right = st.columns([2, 3], vertical_alignment="bottom")
+    depths = list(task.depths)
+    if ss.get(DEPTH) not in depths:
+        ss[DEPTH] = depths[min(1, len(depths) - 1)]
+    with left:
+        st.select_slider(DEPTH_LABELS[task.name], depths, key=DEPTH,
+                         help="The sample's depth: more hops or operations is a harder question.")
+    with right:
+        switch_buttons(entries, task.name)
+    passes = int(ss[lab.PASSES])
+    key = (entry.path, entry.mtime, int(ss[lab.SEED]), int(ss[DEPTH]), passes)
+    try:
+        tl = lab.timeline_for(*key)
+    except lab.LabError as e:
+        st.error(str(e), icon=":material/error:")
+        st.stop()
+    if ss.get(TL_KEY) != key:
+        old, same_model = ss.get(STEP_OBJ), (ss.get(TL_KEY) or (None,))[0] == entry.path
+        # Another sample or N keeps the place; a first visit or another checkpoint opens at the question,
+        # where the whole layout and the answer are on show.
+        ss[STEP] = tl.closest_step(old) if old is not None and same_model else question_step(tl)
+        ss[TL_KEY] = key
+    ss[STEP] = max(0, min(len(tl) - 1, int(ss.get(STEP) or 0)))
+    warning = lab.passes_warning(entry, passes)
+    if warning:
+        st.caption(f"⚠ {warning}")
+    show(tl, task)
+
+
+main()
