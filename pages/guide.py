@@ -289,6 +289,7 @@ def reveal(lesson: Lesson, i: int, mine: dict, entries, ex) -> None:
     with right:
         st.markdown("**What the models answered**")
         st.markdown(model_cards_html(lesson), unsafe_allow_html=True)
+        st.markdown('<div style="height:0.8rem"></div>', unsafe_allow_html=True)
         st.markdown("**What happened**")
         st.markdown(lesson.explanation)
         _, hi = low_high(lesson)
