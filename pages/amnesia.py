@@ -24,6 +24,7 @@ SAMPLES = "amn_samples"      # held-out inputs in the aggregate
 BASELINE = "amn_baseline"    # show the trained cache-kept attention model as a fourth column
 STATE_KEYS = (T, SAMPLES, BASELINE)
 SAMPLE_CHOICES = [8, 16, 32, 64]
+CELL = 10                    # pixel size of a diagram cell (five diagrams share a row of the wide layout)
 BASE = viz_memory.BASELINE
 
 
@@ -90,19 +91,18 @@ def diagrams(am: probe.Amnesia, base_p1: np.ndarray | None, passes: int, ex) -> 
     truth = am.truth[0]
     cols = st.columns(5 if base_p1 is not None else 4, gap="small")
     with cols[0]:
-        lab.chart(viz.spacetime_figure(truth, "true diagram"), key="amn_truth", export=ex, data={"truth": truth},
-                  title="True diagram")
-    titles = {KEPT: f"(a) N = {passes}, cache kept", SLEPT: f"(b) N = {passes}, cleared",
-              NO_SLEEP: "(c) no sleep, cleared"}
+        lab.chart(viz.spacetime_figure(truth, "true diagram", cell=CELL), key="amn_truth", export=ex,
+                  data={"truth": truth}, title="True diagram")
+        st.caption("what Rule 110 does")
+    titles = {KEPT: "(a) cache kept", SLEPT: f"(b) N = {passes}, cleared", NO_SLEEP: "(c) no sleep",
+              BASE: "(d) attention"}
     shown = [(w, am.p1[w][0]) for w in WAYS] + ([(BASE, base_p1)] if base_p1 is not None else [])
     for col, (way, p1) in zip(cols[1:], shown):
         wrong = (p1 >= 0.5) != (truth >= 0.5)
-        title = titles.get(way, "(d) attention, cache kept")
         with col:
-            lab.chart(viz.spacetime_figure(p1, f"{title}: {int(wrong.sum())} wrong", wrong=wrong, truth=truth,
-                                           show_y=False),
-                      key=f"amn_diagram_{way}", export=ex, data={f"p1_{way}": p1}, title=title)
-            st.caption(viz_memory.WAY_LABELS[way])
+            lab.chart(viz.spacetime_figure(p1, titles[way], wrong=wrong, truth=truth, show_y=False, cell=CELL),
+                      key=f"amn_diagram_{way}", export=ex, data={f"p1_{way}": p1}, title=titles[way])
+            st.caption(f"**{int(wrong.sum())} wrong** · {viz_memory.WAY_LABELS[way]}")
 
 
 def main() -> None:
@@ -153,7 +153,7 @@ def main() -> None:
                   f"{', '.join(map(str, entry.trained_passes))}); `rule110-n1` is the model trained without sleep")
                + ". (d), when shown, is an attention-only model trained with its cache kept: the fair oracle.")
 
-    left, right = st.columns([3, 2], gap="large")
+    left, right = st.columns([5, 4], gap="large")
     counts = {w: am.errors_per_step(w)[0] for w in WAYS}
     if base_p1 is not None:
         counts[BASE] = ((base_p1 >= 0.5) != (am.truth[0] >= 0.5))[1:].sum(-1)
@@ -165,7 +165,7 @@ def main() -> None:
                    "(slept) and blue (no sleep) lines is what sleep kept alive after the cache was cleared.")
     with right:
         saved, lost = am.saved(SLEPT, NO_SLEEP)[0], am.saved(NO_SLEEP, SLEPT)[0]
-        st.markdown("#### What sleep changed, (b) against (c)")
+        st.markdown("#### Sleep's effect: (b) against (c)")
         lab.chart(viz_memory.difference_figure(saved, lost, am.truth[0],
                                                f"{int(saved.sum())} saved · {int(lost.sum())} broken"),
                   key="amn_difference", export=ex, data={"saved": saved, "broken": lost}, title="Saved and broken")

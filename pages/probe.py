@@ -135,7 +135,7 @@ def main() -> None:
     st.markdown("#### Recall: does S return what each token wrote?")
     lab.chart(viz_memory.probe_heatmap(pr, "recall"), key="probe_recall", export=ex,
               data={"recall": pr.recall}, title="Recall cos(S^T k, v) per position and pass")
-    st.caption("Rows: passes over the window (wake, then sleep); columns: the window's tokens. Colour: "
+    st.caption("Rows: passes over the window (1 = wake, then the sleep passes); columns: the window's tokens. Colour: "
                "cos(Sᵀk, v) between what the memory returns for a token's key and the value it wrote, read after "
                "that pass. Purple near 1 = the memory gives back what was written; white or red = it returns "
                "something else (overwritten, or never written).")
@@ -151,7 +151,8 @@ def main() -> None:
         lab.chart(viz_memory.recall_by_pass_figure(pr), key="probe_by_pass", export=ex,
                   data={"mean_recall": pr.mean_recall(), "mean_residual": pr.mean_residual()},
                   title="Mean recall and residual per pass")
-        st.caption("Purple: mean recall per head (up is better). Grey: mean residual (down = less left to write).")
+        st.caption("Purple: mean recall (up is better). Grey: mean residual (down = less left to write). Solid: head "
+                   "1, dashed: head 2.")
     with right:
         token_panel(pr, ex)
     ex.menu()

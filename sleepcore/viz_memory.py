@@ -52,9 +52,9 @@ def probe_heatmap(pr: MemoryProbe, what: str = "recall", height: int | None = No
         zmin, zmax, scale, title = -1.0, 1.0, RECALL_SCALE, "recall"
     else:
         zmin, zmax, scale, title = 0.0, float(max(vals.max(), 1e-6)), SEQUENTIAL, "‖v − Sᵀk‖"
-    ylabels = [("wake" if n == 1 else f"pass {n}") for n in range(1, N + 1)]
+    ylabels = [str(n) for n in range(1, N + 1)]                          # pass n; 1 = wake
     return heads_heatmap(mats, zmin, zmax, scale, [f"block {pr.layer} · head {h + 1}" for h in range(H)], hover,
-                         height=height or (70 + 24 * N), x_text=pr.tokens, y_text=ylabels, customdata=cd,
+                         height=height or (44 + 22 * N), x_text=pr.tokens, y_text=ylabels, customdata=cd,
                          colorbar_title=title)
 
 
@@ -65,13 +65,14 @@ def recall_by_pass_figure(pr: MemoryProbe, height: int = 250) -> go.Figure:
     rec, res = pr.mean_recall(), pr.mean_residual()
     traces = []
     for h in range(pr.heads):
-        dash = "solid" if h == 0 else "dash"
-        traces.append(dict(type="scatter", x=x, y=rec[:, h], mode="lines+markers", name=f"recall · head {h + 1}",
+        dash = ("solid", "dash", "dot", "dashdot")[h % 4]
+        traces.append(dict(type="scatter", x=x, y=rec[:, h], mode="lines+markers", name="recall",
+                           legendgroup="recall", showlegend=h == 0,
                            line=dict(color=SLEEP_COLOR, width=2.4, dash=dash), marker=dict(size=7),
                            hovertemplate=f"head {h + 1} · pass %{{x}}<br>mean recall %{{y:.3f}}<extra></extra>"))
         traces.append(dict(type="scatter", x=x, y=res[:, h], mode="lines+markers", yaxis="y2",
-                           name=f"residual · head {h + 1}", line=dict(color=MUTED, width=1.6, dash=dash),
-                           marker=dict(size=6, symbol="square"),
+                           name="residual", legendgroup="residual", showlegend=h == 0,
+                           line=dict(color=MUTED, width=1.6, dash=dash), marker=dict(size=6, symbol="square"),
                            hovertemplate=f"head {h + 1} · pass %{{x}}<br>mean ‖v − Sᵀk‖ %{{y:.3f}}<extra></extra>"))
     layout = dict(
         xaxis=dict(title=dict(text="pass n over the window (1 = wake)", font_size=11), tickmode="array",
@@ -79,7 +80,7 @@ def recall_by_pass_figure(pr: MemoryProbe, height: int = 250) -> go.Figure:
         yaxis=dict(title=dict(text="mean recall cos(Sᵀk, v)", font_size=11), range=[min(0.0, float(rec.min())) - 0.02,
                    1.02], gridcolor="white"),
         yaxis2=dict(overlaying="y", side="right", title=dict(text="mean ‖v − Sᵀk‖", font_size=11), showgrid=False,
-                    rangemode="tozero"),
+                    range=[0, float(res.max()) * 1.1 + 1e-6], nticks=4, tickformat=".1f"),
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, font_size=11),
     )
     return _figure(traces, layout, height, margin=dict(l=52, r=52, t=30, b=40))
