@@ -12,6 +12,8 @@ from pages import lab
 from sleepcore import viz
 from sleepcore.tasks.automaton import check_rule
 
+lab.ensure_shell()   # a deep link as a fresh server's first request: run inside app.py (see lab)
+
 ss = st.session_state
 WIDTH = 16
 DEFAULT_MAX_T = 8

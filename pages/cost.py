@@ -21,6 +21,8 @@ import torch
 from pages import lab
 from sleepcore import costs, viz_cost
 
+lab.ensure_shell()   # a deep link as a fresh server's first request: run inside app.py (see lab)
+
 ss = st.session_state
 
 # ---------------------------------------------------------------------------- session-state keys

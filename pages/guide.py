@@ -18,6 +18,8 @@ from sleepcore import viz
 from sleepcore.lessons import Lesson, LessonError, load_lessons
 from sleepcore.viz_guide import row_figure, sleep_strip_figure
 
+lab.ensure_shell()   # a deep link as a fresh server's first request: run inside app.py (see lab)
+
 ss = st.session_state
 
 # ---------------------------------------------------------------------------- session-state keys

@@ -192,6 +192,22 @@ def share_link() -> str | None:
     return base.split("?")[0] + (f"?{query}" if query else "")
 
 
+def ensure_shell() -> None:
+    """Run every page inside app.py's shell (sidebar, top navigation, wide layout), even for a deep link.
+
+    Streamlit treats a `pages/` folder next to the main script as the old folder-based navigation until
+    `st.navigation` has run once in the server process. So when a fresh server's very first request is a
+    deep link (`/guide?seed=3`), the page file ran alone, without app.py. Each page calls this first: in
+    that case it switches the server to app.py's navigation and reruns, which opens the same page (page
+    ids are their URL paths either way) with the URL's parameters intact.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 class LabError(Exception):
     """Something the user can fix: the message says what was wrong and what to do."""
 

@@ -12,6 +12,8 @@ import streamlit as st
 from pages import lab
 from sleepcore import viz
 
+lab.ensure_shell()   # a deep link as a fresh server's first request: run inside app.py (see lab)
+
 ss = st.session_state
 TEST_TIME_N = (1, 2, 4, 8)
 SAMPLE_CHOICES = [25, 50, 100, 200, 500, 1000]

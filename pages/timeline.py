@@ -14,6 +14,8 @@ from pages import lab
 from sleepcore import viz
 from sleepcore.timeline import EVICT, SLEEP, WAKE, Timeline
 
+lab.ensure_shell()   # a deep link as a fresh server's first request: run inside app.py (see lab)
+
 ss = st.session_state
 KIND_WORD = {WAKE: "awake", SLEEP: "asleep", EVICT: "eviction"}
 DEPTH_LABELS = {"eca": "Depth t: automaton steps the answer needs", "khop": "Depth k: hops the answer needs",

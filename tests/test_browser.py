@@ -210,3 +210,20 @@ def test_every_page_renders(browser_page, app_url, tmp_path):
     assert page.locator("[data-testid='stPlotlyChart']").count() == 2
     page.screenshot(path=str(tmp_path / "sleep-more.png"))
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_deep_link_as_a_fresh_servers_first_request_gets_the_whole_app(tmp_path):
+    """Streamlit runs a `pages/` file alone (no sidebar, no navigation) when a deep link is the first request
+    a server sees; `lab.ensure_shell` reruns it inside app.py. Needs its own, fresh server."""
+    with streamlit_server(timeout=60.0) as url, playwright_api.sync_playwright() as p, \
+            tempfile.TemporaryDirectory() as profile:
+        ctx = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True,
+                                                   args=CHROMIUM_FLAGS, viewport={"width": 1280, "height": 1000})
+        page = ctx.pages[0] if ctx.pages else ctx.new_page()
+        page.goto(f"{url}/automaton?seed=3", wait_until="domcontentloaded")
+        expect(page.get_by_role("heading", name="Cellular automaton")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Rule 110 · hybrid AF · trained N=4")).to_be_visible()       # the sidebar is there
+        expect(page.get_by_text("Explore")).to_be_visible()                                   # and the top navigation
+        idle(page)
+        assert "seed=3" in page.url and "/automaton" in page.url
+        ctx.close()
