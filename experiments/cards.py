@@ -3,12 +3,14 @@
     python experiments/cards.py
 
 Reads checkpoints/NAME/{config.json, log.jsonl} and docs/results/eval/NAME*.json (written by
-experiments/report.py); nothing in a card is typed by hand except the provenance table below.
+experiments/report.py), or for the k-hop and arithmetic checkpoints checkpoints/NAME/accuracy.json
+(written by experiments/task_evals.py); nothing in a card is typed by hand except the provenance tables.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +47,99 @@ DESCRIPTION = {
     "rule110-attn-evicted": "attention-only transformer of the same width, KV cache evicted every window (nothing can cross)",
     "rule110-attn-kept": "attention-only transformer of the same width with its cache kept (an upper bound that is not memory-bounded)",
 }
+
+
+# The k-hop and arithmetic checkpoints: shipped although they did not learn their task, so the explorer can
+# show how those problems are laid out over windows. name -> (what it is, where it trained, the exact training
+# command from the run's log, how that run was launched). Their accuracy comes from accuracy.json in the
+# folder, written by experiments/task_evals.py.
+TASK_CARDS = {
+    "khop-n4": (
+        "the sleeping hybrid (N=4) on the smaller k-hop task (cycles of 5..8 nodes, k in 1..4)",
+        "this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), next to other work, 1 thread",
+        "python -m sleepcore.train --out runs_cpu/khop/khop-n4 --no-progress --threads 1 --device cpu --d-model 64 "
+        "--n-heads 2 --head-dim 32 --batch-size 256 --eval-every 250 --eval-samples 1000 --ckpt-every 250 --task khop "
+        "--task-param 'nodes=[5,8]' --task-param max_nodes=8 --task-param max_hops=4 --layers AF --passes 4 --steps 2000",
+        "python experiments/sweep.py experiments/sweep_khop_small.json --runs-dir runs_cpu/khop --parallel 2 "
+        "--steps 2000     # run khop-n4 of the spec",
+    ),
+    "arith-n4": (
+        "the sleeping hybrid (N=4) on multi-step modular arithmetic with distractors (1..4 operations, mod 10)",
+        "one NVIDIA H200 shared by the 12 runs of the first sweep, via the project's device tool",
+        "python -m sleepcore.train --out runs/arith-n4 --no-progress --threads 1 --device cuda --d-model 64 --n-heads 2 "
+        "--head-dim 32 --batch-size 512 --eval-every 250 --eval-samples 1000 --ckpt-every 250 --task arith --layers AF "
+        "--passes 4 --steps 300 --max-minutes 6.875",
+        "python experiments/sweep.py experiments/sweep_main.json ...     # run arith-n4 of the first sweep; a short "
+        "calibration fixed the step budget per task (arithmetic: 300 steps)",
+    ),
+}
+TASK_LAYOUT = {
+    "khop": lambda t, s: (
+        f"k-hop retrieval on a shuffled directed cycle (`sleepcore/tasks/khop.py`): a random cycle of "
+        f"{t['nodes'][0]}..{t['nodes'][1]} nodes (names drawn from {t['max_nodes']}) is stated as its edges in random "
+        f"order over {math.ceil(2 * t['nodes'][1] / t['window'])} windows of L={s['window']} tokens (two tokens per "
+        f"edge); each window is consolidated, then evicted. The prediction window asks \"k={{k}} s ?\": the node k "
+        f"hops after s, k in {t['min_hops']}..{t['max_hops']} (the depth)."),
+    "arith": lambda t, s: (
+        f"Multi-step arithmetic mod {t['modulus']} (`sleepcore/tasks/arithmetic.py`): the question (\"? x\") comes "
+        f"first, then {t['max_ops'] + 1 + t['distractors']} facts such as `b = a + 4`, shuffled, packed into windows of "
+        f"L={s['window']} tokens; the answer needs a chain of {t['min_ops']}..{t['max_ops']} operations (the depth) "
+        f"among distractor facts. Every window is consolidated, then evicted; the prediction window is \"ans ?\"."),
+}
+
+
+def task_card(name: str) -> str:
+    """The card of a k-hop or arithmetic checkpoint; it says first that the model did not learn its task."""
+    folder = CKPT / name
+    cfg = json.loads((folder / "config.json").read_text())
+    acc = json.loads((folder / "accuracy.json").read_text())
+    log = [json.loads(ln) for ln in (folder / "log.jsonl").read_text().splitlines() if ln.strip()]
+    curve = [r for r in log if "eval" in r]
+    what, where, command, launched = TASK_CARDS[name]
+    from safetensors.torch import load_file
+    n_params = sum(v.numel() for v in load_file(str(folder / "model.safetensors")).values())
+    m, s, t, tr = cfg["model"], cfg["sleep"], cfg["task"], cfg["train"]
+    lo, hi = acc["ci95"]
+    learned = ("**This model has NOT learned the task: its held-out accuracy is at chance** "
+               if acc["at_chance"] else "Measured accuracy: ")
+    depth = "k" if t["name"] == "khop" else "ops"
+    per = acc["per_depth"]
+    lines = [f"# {name}", "",
+             learned + f"({acc['accuracy']:.3f} [{lo:.3f}, {hi:.3f}] on {acc['samples']:,} fresh problems, "
+             f"where guessing {acc['guess']['rule']} gets {acc['guess']['accuracy']:.3f} and always giving the most "
+             f"common answer gets {acc['chance']:.3f}). It ships so the explorer can show how the problem is laid out "
+             "over windows.", "",
+             f"{what[0].upper() + what[1:]}. Fresh problems are the held-out set here: the input space is too large "
+             "to memorise, so training and evaluation draw from disjoint seeds.", "",
+             "## Task", "", TASK_LAYOUT[t["name"]](t, s) + f" Task config: `{json.dumps(t)}`.", "",
+             "## Model", "",
+             f"Layers `{m['layers']}` (A attention, F fast weights / gated {m['fast_rule']} rule), d={m['d_model']}, "
+             f"{m['n_heads']} heads of {m['head_dim']}, MLP x{m['mlp_ratio']}, {n_params:,} parameters. Sleep: window "
+             f"L={s['window']}, N={s['passes']} passes, eviction `{s['eviction']}`.", "",
+             "## Training", "",
+             f"Trained on {where}; {cfg.get('trained_steps')} steps of batch {tr['batch_size']} (Muon lr {tr['lr']} + "
+             f"AdamW lr {tr['adam_lr']}, warmup {tr['warmup']}, cosine to {tr['min_lr_ratio']:.0%}, clip {tr['clip']}, "
+             f"seed {tr['seed']}); training wall time {cfg.get('wall_seconds')} s. Command (from the run's log):", "",
+             "```", command, "```", "", "Launched by:", "", "```", launched, "```", "",
+             "Only `config.json`, `model.safetensors` and `log.jsonl` ship (no optimiser state).", "",
+             "## Measured accuracy", "",
+             f"Exact-match accuracy on {per[next(iter(per))]['count']:,} fresh problems per depth, 95% Wilson intervals "
+             f"in brackets; written to `accuracy.json` by `python experiments/task_evals.py`, which runs exactly:", "",
+             f"`{acc['command']}`", "",
+             "| | N | " + " | ".join(f"{depth}={d}" for d in per) + " |", "|---|---|" + "---|" * len(per),
+             f"| accuracy | {acc['passes']} | " + " | ".join(
+                 f"{v['accuracy']:.3f} [{v['ci95'][0]:.2f}, {v['ci95'][1]:.2f}]" for v in per.values()) + " |",
+             "| blind guess | | " + " | ".join(f"{acc['guess']['per_depth'][d]:.3f}" for d in per) + " |",
+             "| most common answer | | " + " | ".join(f"{v['chance']:.3f}" for v in per.values()) + " |", "",
+             f"Blind guess: {acc['guess']['rule']}, which uses none of the stated edges or facts. The model "
+             f"counts as at chance when its accuracy is within {acc['at_chance_margin']:.2f} of the better of the "
+             "two baselines.", ""]
+    if curve:
+        lines += ["## Training curve (1,000 fresh samples every 250 steps, from `log.jsonl`)", "",
+                  "| step | fresh |", "|---|---|"]
+        lines += [f"| {r['step']} | {r['eval']['accuracy']:.3f} |" for r in curve]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def train_commands(spec_path: str, run: str, out: str) -> list[str]:
@@ -119,6 +214,10 @@ def main() -> int:
     for name in PROVENANCE:
         if (CKPT / name / "config.json").exists():
             (CKPT / name / "README.md").write_text(card(name) + "\n")
+            print(f"[cards] wrote checkpoints/{name}/README.md")
+    for name in TASK_CARDS:
+        if (CKPT / name / "accuracy.json").exists():
+            (CKPT / name / "README.md").write_text(task_card(name) + "\n")
             print(f"[cards] wrote checkpoints/{name}/README.md")
     return 0
 
