@@ -1,0 +1,152 @@
+"""The Graphs and arithmetic page through `streamlit.testing.v1.AppTest`: a Rule 110 model is explained
+with buttons to the task checkpoints, the at-chance warning comes from the shipped accuracy.json, and
+the stepper moves the pictures (edges and chips change state at the evictions)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from sleepcore.tasks import task_from_config
+from sleepcore.timeline import EVICT
+
+ROOT = Path(__file__).resolve().parents[1]
+CKPTS = ROOT / "checkpoints"
+pytestmark = pytest.mark.skipif(not (CKPTS / "khop-n4" / "model.safetensors").exists()
+                                or not (CKPTS / "arith-n4" / "model.safetensors").exists()
+                                or not (CKPTS / "rule110-n4" / "model.safetensors").exists(),
+                                reason="needs the shipped checkpoints khop-n4, arith-n4 and rule110-n4")
+PAGE = "pages/tasks.py"
+
+
+@pytest.fixture(autouse=True)
+def navigation_not_pages_folder(monkeypatch):
+    """AppTest re-detects the legacy `pages/` folder at every run; the real server clears the flag once
+    (see tests/test_app.py)."""
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def restore_torch_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def page(**state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.run()
+    return at.switch_page(PAGE).run()
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def spec(at: AppTest, key: str) -> dict:
+    return json.loads(at.get_by_key(key).proto.spec)
+
+
+def edge_dashes(at: AppTest) -> dict[str, str]:
+    return {t["name"]: t["line"]["dash"] for t in spec(at, "tk_graph")["data"]
+            if t.get("name", "").startswith("window")}
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_a_rule110_model_is_explained_and_the_buttons_switch_to_the_task_checkpoints():
+    at = page()
+    no_exception(at)
+    assert at.session_state["ckpt"] == "rule110-n4"
+    assert any("is a Rule 110 model" in i.value for i in at.info)
+    assert not at.get("plotly_chart")                                   # nothing drawn for the wrong kind
+    at.button(key="tk_switch_khop").click().run()
+    no_exception(at)
+    assert (at.session_state["ckpt"], at.session_state["passes"]) == ("khop-n4", 4)
+    assert at.get_by_key("tk_graph") is not None
+    at.button(key="tk_switch_arith").click().run()                      # the k-hop view offers the other task
+    no_exception(at)
+    assert at.session_state["ckpt"] == "arith-n4" and at.get_by_key("tk_chips") is not None
+
+
+def test_the_at_chance_warning_quotes_the_shipped_numbers():
+    at = page(ckpt="khop-n4", passes=4)
+    no_exception(at)
+    acc = json.loads((CKPTS / "khop-n4" / "accuracy.json").read_text())
+    assert acc["at_chance"] is True
+    warning = at.info[0].value
+    assert warning.startswith("**This model has NOT learned the task**")
+    assert f"{100 * acc['accuracy']:.1f}%" in warning and f"{100 * acc['guess']['accuracy']:.1f}%" in warning
+
+
+def test_khop_stepper_moves_the_edges_from_cache_to_s():
+    at = page(ckpt="khop-n4", passes=4, seed=5, tk_depth=3)
+    no_exception(at)
+    task = task_from_config(json.loads((CKPTS / "khop-n4" / "config.json").read_text())["task"])
+    sample = task.sample(1, seed=5, split="any", depth=3)
+    start, k, answer = sample.raw[0]["queries"][0]
+    # A first visit opens at the question: every edge is only in S, and the model's answer is marked.
+    assert set(edge_dashes(at).values()) == {"dash"}
+    assert f"From <b>{start}</b>, 3 hops → <b>{answer}</b>" in spec(at, "tk_graph")["layout"]["title"]["text"]
+    assert f"where do you land 3 hops after {start}?" in markdown(at)
+    assert markdown(at).count(" → ") >= 3 and "| 3 |" in markdown(at)        # the hop table has k rows
+    at.button(key="tk_first").click().run()
+    assert at.session_state["tk_step"] == 0
+    assert set(edge_dashes(at).values()) <= {"dot"}                      # nothing read yet
+    at.button(key="tk_fwd").click().run()
+    assert at.session_state["tk_step"] == 1
+    at.button(key="tk_next_evict").click().run()
+    i = at.session_state["tk_step"]
+    assert at.session_state["tk_step_obj"].kind == EVICT and at.session_state["tk_step_obj"].window == 0
+    dashes = edge_dashes(at)
+    assert any(n.startswith("window 1") and d == "dash" for n, d in dashes.items())
+    assert all(d == "dot" for n, d in dashes.items() if n.startswith("window 2"))
+    at.button(key="tk_fwd").click().run()
+    assert at.session_state["tk_step"] == i + 1
+
+
+def test_arith_chips_and_operations_follow_the_sample():
+    at = page(ckpt="arith-n4", passes=4, seed=2, tk_depth=4)
+    no_exception(at)
+    task = task_from_config(json.loads((CKPTS / "arith-n4" / "config.json").read_text())["task"])
+    raw = task.sample(1, seed=2, split="any", depth=4).raw[0]
+    chips = [s for s in spec(at, "tk_chips")["layout"]["shapes"] if s["type"] == "rect"]
+    assert len(chips) == task.seq_len
+    md = markdown(at)
+    assert f"| 5 | {raw['chain'][-1]} = " in md and f"= {raw['answer']}" in md    # 4 operations after the constant
+    assert f"what is {raw['query']}?" in md
+    at.select_slider(key="tk_depth").set_value(1).run()
+    no_exception(at)
+    assert "| 2 |" in markdown(at) and "| 3 |" not in markdown(at)
+
+
+def test_a_task_checkpoint_without_measured_accuracy_says_so(tmp_path):
+    shutil.copytree(CKPTS / "khop-n4", tmp_path / "khop-bare", ignore=shutil.ignore_patterns("accuracy.json", "log*"))
+    at = page(ckpt_dir=str(tmp_path), ckpt="khop-bare", passes=4)
+    no_exception(at)
+    assert not at.info and any("No measured accuracy ships" in c.value for c in at.caption)
+    assert at.get_by_key("tk_graph") is not None
+
+
+def test_only_rule110_checkpoints_explains_how_to_get_a_task_model(tmp_path):
+    shutil.copytree(CKPTS / "rule110-n4", tmp_path / "rule110-n4", ignore=shutil.ignore_patterns("train_state*", "log*"))
+    at = page(ckpt_dir=str(tmp_path))
+    no_exception(at)
+    assert any("no checkpoint here was trained on k-hop" in i.value and "--task khop" in i.value for i in at.info)
+    assert not [b for b in at.button if str(b.key).startswith("tk_")]
