@@ -65,9 +65,10 @@ SIDEBAR_KEYS = (CKPT, PASSES, SEED)
 # ---------------------------------------------------------------------------- the view in the URL
 # URL parameter -> session-state key. Every page's view-defining state is here, so a shared link
 # reproduces the view; `read_url` validates each value, `write_url` keeps the address bar current.
-URL_PARAMS = {"ckpt": CKPT, "n": PASSES, "seed": SEED, "t": DEPTH, "step": STEP}
+URL_PARAMS = {"ckpt": CKPT, "n": PASSES, "seed": SEED, "t": DEPTH, "step": STEP,
+              "part": "guide_section", "lesson": "guide_step"}
 URL_GLOBAL = ("ckpt", "n", "seed")                 # on every page; the rest only where PAGE_URL_PARAMS says
-PAGE_URL_PARAMS: dict[str, tuple[str, ...]] = {"timeline": ("t", "step")}
+PAGE_URL_PARAMS: dict[str, tuple[str, ...]] = {"timeline": ("t", "step"), "guide": ("part", "lesson")}
 URL_READ = "_url_read"            # session flag: the URL has been read (once, on the session's first run)
 URL_MESSAGES = "_url_messages"    # what was wrong with the link, shown once
 UPLOADS = "_uploads"              # this session's uploaded checkpoints: name -> folder (never shared)
@@ -121,9 +122,21 @@ def _step_number(text: str) -> int:
     return _int_in(1, 100_000)(text) - 1
 
 
-_step_number.accepted = "a step number 1..100000"
-URL_PARSERS = {"n": _pass_choice, "seed": _int_in(0, MAX_SEED), "t": _int_in(1, 64), "step": _step_number}
-URL_WRITERS = {"step": lambda i: int(i) + 1}
+_step_number.accepted = "a number 1..100000"
+GUIDE_PARTS = {"sleep": "What is sleep?", "glossary": "Glossary", "classroom": "Classroom"}   # slug -> part
+
+
+def _guide_part(text: str) -> str:
+    if text not in GUIDE_PARTS:
+        raise ValueError
+    return GUIDE_PARTS[text]
+
+
+_guide_part.accepted = "one of " + ", ".join(GUIDE_PARTS)
+URL_PARSERS = {"n": _pass_choice, "seed": _int_in(0, MAX_SEED), "t": _int_in(1, 64), "step": _step_number,
+               "part": _guide_part, "lesson": _step_number}
+URL_WRITERS = {"step": lambda i: int(i) + 1, "lesson": lambda i: int(i) + 1,
+               "part": lambda p: next((k for k, v in GUIDE_PARTS.items() if v == p), "sleep")}
 
 
 def read_url() -> None:

@@ -199,3 +199,19 @@ def test_export_files_round_trip(tmp_path):
     import re
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html)           # nothing fetched: offline
     assert 'id="fig0"' in html and len(html) > 1_000_000                       # plotly.js is inside
+
+
+def test_a_classroom_link_opens_the_lesson():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["part"] = "classroom"
+    at.query_params["lesson"] = "3"
+    at.switch_page("pages/guide.py").run()
+    no_exception(at)
+    assert at.session_state["guide_section"] == "Classroom" and at.session_state["guide_step"] == 2
+    assert any(m.value.startswith("## 3. ") for m in at.markdown)
+    assert params(at)["part"] == "classroom" and params(at)["lesson"] == "3" and "step" not in params(at)
+    bad = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    bad.query_params["part"] = "recess"
+    bad.switch_page("pages/guide.py").run()
+    no_exception(bad)
+    assert "part='recess' is not one of sleep, glossary, classroom" in " ".join(w.value for w in bad.sidebar.warning)
