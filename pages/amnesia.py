@@ -91,7 +91,7 @@ def diagrams(am: probe.Amnesia, base_p1: np.ndarray | None, passes: int, ex) -> 
     truth = am.truth[0]
     cols = st.columns(5 if base_p1 is not None else 4, gap="small")
     with cols[0]:
-        lab.chart(viz.spacetime_figure(truth, "true diagram", cell=CELL), key="amn_truth", export=ex,
+        lab.chart(viz.spacetime_figure(truth, "true diagram", show_y=False, cell=CELL), key="amn_truth", export=ex,
                   data={"truth": truth}, title="True diagram")
         st.caption("what Rule 110 does")
     titles = {KEPT: "(a) cache kept", SLEPT: f"(b) N = {passes}, cleared", NO_SLEEP: "(c) no sleep",
@@ -145,7 +145,8 @@ def main() -> None:
 
     st.markdown(f"#### One held-out initial state (seed {seed}), {t} steps")
     diagrams(am, base_p1, passes, ex)
-    st.caption(f"Vermillion squares: cells predicted wrong. (a) is the same weights with the attention cache kept "
+    st.caption(f"Each diagram: the initial state on top, then one row per step s = 1..{t}, cell 0 to 15 left to "
+               f"right; vermillion squares: cells predicted wrong. (a) is the same weights with the attention cache kept "
                f"after the {passes} passes, so the question can still attend to the initial state; this model was "
                f"trained with the cache always cleared, so (a) is outside what it learned and is not guaranteed to "
                f"help. (c) runs the same weights at N = 1"
