@@ -17,6 +17,7 @@ from sleepcore import viz
 from sleepcore import viz_tasks as vt
 from sleepcore.timeline import EVICT, SLEEP, WAKE, Timeline
 
+lab.ensure_shell()   # a deep link as a fresh server's first request: run inside app.py (see lab)
 ss = st.session_state
 
 # ---------------------------------------------------------------------------- session-state keys
