@@ -97,7 +97,7 @@ def token_panel(pr, ex) -> None:
     lab.chart(fig, key="probe_bars", export=ex, data={"token_value": pr.values[n - 1, i],
                                                         "token_retrieved": pr.retrieved[n - 1, i]},
               title="One token: v against S^T k")
-    st.caption("Each bar is one of the value's dimensions. Grey: the value v the token wrote in this pass. Purple: "
+    st.caption("Each bar is one of the value's dimensions. Dark: the value v the token wrote in this pass. Purple: "
                "what the memory returns when asked with the token's key. Bars that match = a clean memory; the "
                "gap between them is the residual.")
 
