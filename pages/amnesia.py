@@ -18,6 +18,8 @@ from sleepcore.evaluate import EVAL_SEED_OFFSET
 from sleepcore.tasks import evolve
 from sleepcore.probe import KEPT, NO_SLEEP, SLEPT, WAYS
 
+lab.ensure_shell()   # a deep link as a fresh server's first request: run inside app.py (see lab)
+
 ss = st.session_state
 T = "amn_t"                  # last automaton step shown
 SAMPLES = "amn_samples"      # held-out inputs in the aggregate

@@ -12,6 +12,8 @@ import streamlit as st
 from pages import lab
 from sleepcore import probe, viz_memory
 
+lab.ensure_shell()   # a deep link as a fresh server's first request: run inside app.py (see lab)
+
 ss = st.session_state
 DEPTH = "probe_depth"      # depth t of the sample
 LAYER = "probe_layer"      # fast-weight block probed
