@@ -87,12 +87,13 @@ def read_accuracy(path: str, mtime: float) -> dict | None:
         return None
 
 
-def accuracy_note(entry) -> None:
+def accuracy_note(entry) -> bool:
+    """Say how well the model does on the task (from its accuracy.json); returns whether it is at chance."""
     acc = read_accuracy(entry.path, entry.mtime)
     if acc is None:
         st.caption(f"No measured accuracy ships with `{entry.name}` (no `{ACCURACY_FILE}`); one sample says little "
                    "about whether the model learned the task.")
-        return
+        return False
     lo, hi = acc["ci95"]
     nums = (f"{100 * acc['accuracy']:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}] on {acc['samples']:,} fresh problems at "
             f"N = {acc['passes']}, where guessing {acc['guess']['rule']} gets {100 * acc['guess']['accuracy']:.1f}% and "
@@ -103,6 +104,7 @@ def accuracy_note(entry) -> None:
                 "what a model that solves it does.", icon=":material/warning:")
     else:
         st.caption(f"Measured accuracy of `{entry.name}`: {nums}.")
+    return bool(acc.get("at_chance"))
 
 
 # ---------------------------------------------------------------------------- the stepper
@@ -162,7 +164,7 @@ def question_text(task, info: dict) -> str:
     return f"what is {info['query']}? (values are mod {task.modulus})"
 
 
-def prediction_html(tl: Timeline, i: int, task) -> str:
+def prediction_html(tl: Timeline, i: int, task, at_chance: bool = False) -> str:
     box = ('<div style="border:1px solid {b};border-left:6px solid {b};border-radius:8px;padding:8px 12px;'
            'background:{bg};font-size:0.95rem;line-height:1.45">{body}</div>')
     question = escape(question_text(task, tl.info), quote=False)
@@ -176,7 +178,8 @@ def prediction_html(tl: Timeline, i: int, task) -> str:
     mark = "✓ right" if p.correct else "✗ wrong"
     body = (f"<b>The question:</b> {question}<br>Model says <b>{escape(p.predicted, quote=False)}</b> with "
             f"{100 * p.confidence:.1f}% (p of the true answer: {100 * p.p_target:.1f}%) · true answer <b>{truth}</b> "
-            f"→ <b>{mark}</b>")
+            f"→ <b>{mark}</b>" + (" <i>(this model is at chance: a right answer is luck)</i>"
+                                  if at_chance and p.correct else ""))
     color = viz.RIGHT_COLOR if p.correct else viz.WRONG_COLOR
     return box.format(b=color, bg="#F1FAF6" if p.correct else "#FDF3EE", body=body)
 
@@ -250,7 +253,7 @@ def state_panel(tl: Timeline, i: int, ex: lab.Exporter) -> None:
                 icon=":material/memory:")
 
 
-def show(tl: Timeline, task) -> None:
+def show(tl: Timeline, task, at_chance: bool) -> None:
     """The stepper and the synced panels, in a fragment: a step redraws only them."""
 
     def stepper() -> None:
@@ -262,7 +265,7 @@ def show(tl: Timeline, task) -> None:
         ex.note(f"Step {i + 1} of {len(tl)}: {tl.caption(i)}")
         left, right = st.columns([3, 2], gap="medium", vertical_alignment="center")
         left.markdown(status_html(tl, i), unsafe_allow_html=True)
-        right.markdown(prediction_html(tl, i, task), unsafe_allow_html=True)
+        right.markdown(prediction_html(tl, i, task, at_chance), unsafe_allow_html=True)
         if task.name == "khop":        # a square picture: the graph beside what it needs and S
             pic, side = st.columns([3, 2], gap="medium")
             with pic:
@@ -297,7 +300,7 @@ def main() -> None:
                "are left.")
     if task.name not in TASKS:
         wrong_kind(entry, entries)
-    accuracy_note(entry)
+    at_chance = accuracy_note(entry)
     left, right = st.columns([2, 3], vertical_alignment="bottom")
     depths = list(task.depths)
     if ss.get(DEPTH) not in depths:
@@ -324,7 +327,7 @@ def main() -> None:
     warning = lab.passes_warning(entry, passes)
     if warning:
         st.caption(f"⚠ {warning}")
-    show(tl, task)
+    show(tl, task, at_chance)
 
 
 main()

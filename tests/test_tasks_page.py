@@ -95,6 +95,13 @@ def test_the_at_chance_warning_quotes_the_shipped_numbers():
     assert f"{100 * acc['accuracy']:.1f}%" in warning and f"{100 * acc['guess']['accuracy']:.1f}%" in warning
 
 
+def test_a_right_answer_of_an_at_chance_model_is_called_luck():
+    at = page(ckpt="khop-n4", passes=4, seed=5, tk_depth=4)      # this sample the model gets right
+    no_exception(at)
+    assert "✓ right" in markdown(at) and "a right answer is luck" in markdown(at)
+    assert "model says n4 ✓" in spec(at, "tk_graph")["layout"]["title"]["text"]
+
+
 def test_khop_stepper_moves_the_edges_from_cache_to_s():
     at = page(ckpt="khop-n4", passes=4, seed=5, tk_depth=3)
     no_exception(at)
