@@ -261,6 +261,7 @@ def show(tl: Timeline, task, at_chance: bool) -> None:
         slot = controls(tl)
         i = ss[STEP]
         ss[STEP_OBJ] = tl.steps[i]
+        lab.write_url("tasks")               # the fragment reruns alone: keep the link current
         states = vt.token_states(tl, i)
         ex.note(f"Step {i + 1} of {len(tl)}: {tl.caption(i)}")
         left, right = st.columns([3, 2], gap="medium", vertical_alignment="center")
@@ -319,9 +320,12 @@ def main() -> None:
         st.stop()
     if ss.get(TL_KEY) != key:
         old, same_model = ss.get(STEP_OBJ), (ss.get(TL_KEY) or (None,))[0] == entry.path
-        # Another sample or N keeps the place; a first visit or another checkpoint opens at the question,
-        # where the whole layout and the answer are on show.
-        ss[STEP] = tl.closest_step(old) if old is not None and same_model else question_step(tl)
+        # Another sample or N keeps the place; a first visit (unless a link set the step) or another
+        # checkpoint opens at the question, where the whole layout and the answer are on show.
+        if old is not None and same_model:
+            ss[STEP] = tl.closest_step(old)
+        elif ss.get(TL_KEY) is not None or ss.get(STEP) is None:
+            ss[STEP] = question_step(tl)
         ss[TL_KEY] = key
     ss[STEP] = max(0, min(len(tl) - 1, int(ss.get(STEP) or 0)))
     warning = lab.passes_warning(entry, passes)

@@ -128,6 +128,18 @@ def test_khop_stepper_moves_the_edges_from_cache_to_s():
     assert at.session_state["tk_step"] == i + 1
 
 
+def test_a_preset_step_is_kept_and_changing_n_keeps_the_place():
+    at = page(ckpt="khop-n4", passes=4, tk_step=13)                   # as a link would set it
+    no_exception(at)
+    assert at.session_state["tk_step"] == 13
+    before = at.session_state["tk_step_obj"]
+    assert (before.kind, before.window, before.offset) == ("wake", 1, 1)
+    at.sidebar.select_slider(key="passes").set_value(1).run()         # no sleep passes: fewer steps before it
+    no_exception(at)
+    after = at.session_state["tk_step_obj"]
+    assert (after.kind, after.window, after.offset) == ("wake", 1, 1) and at.session_state["tk_step"] == 10
+
+
 def test_arith_chips_and_operations_follow_the_sample():
     at = page(ckpt="arith-n4", passes=4, seed=2, tk_depth=4)
     no_exception(at)
