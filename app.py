@@ -32,7 +32,6 @@ st.markdown(
 )
 
 lab.init_state()
-lab.read_url()
 
 
 def _on_checkpoint_change() -> None:
@@ -134,7 +133,6 @@ def sidebar() -> None:
         st.markdown(lab.legend_html(), unsafe_allow_html=True)
 
 
-sidebar()
 pages = {
     "Learn": [
         st.Page(lab.PAGES["guide"], title="Guide", icon=":material/school:"),
@@ -152,5 +150,7 @@ pages = {
     ],
 }
 page = st.navigation(pages, position="top")
+lab.read_url(lab.page_key(page))      # a shared link: once per session, before the sidebar draws its widgets
+sidebar()
 lab.write_url(lab.page_key(page))
 page.run()

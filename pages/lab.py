@@ -63,12 +63,17 @@ OPEN_CKPT, OPEN_N, OPEN_DEPTH = "open_ckpt", "open_n", "open_depth"
 SIDEBAR_KEYS = (CKPT, PASSES, SEED)
 
 # ---------------------------------------------------------------------------- the view in the URL
-# URL parameter -> session-state key. Every page's view-defining state is here, so a shared link
+# URL parameter -> session-state key, for every page (the sidebar) and per page, so a shared link
 # reproduces the view; `read_url` validates each value, `write_url` keeps the address bar current.
-URL_PARAMS = {"ckpt": CKPT, "n": PASSES, "seed": SEED, "t": DEPTH, "step": STEP,
-              "part": "guide_section", "lesson": "guide_step"}
-URL_GLOBAL = ("ckpt", "n", "seed")                 # on every page; the rest only where PAGE_URL_PARAMS says
-PAGE_URL_PARAMS: dict[str, tuple[str, ...]] = {"timeline": ("t", "step"), "guide": ("part", "lesson")}
+URL_GLOBAL = {"ckpt": CKPT, "n": PASSES, "seed": SEED}
+PAGE_URL_PARAMS: dict[str, dict[str, str]] = {
+    "timeline": {"t": DEPTH, "step": STEP},
+    "guide": {"part": "guide_section", "lesson": "guide_step"},
+    "probe": {"t": "probe_depth", "block": "probe_layer", "window": "probe_window", "token": "probe_token",
+              "pass": "probe_pass"},
+    "amnesia": {"t": "amn_t", "states": "amn_samples"},
+    "tasks": {"depth": "tk_depth", "step": "tk_step"},
+}
 URL_READ = "_url_read"            # session flag: the URL has been read (once, on the session's first run)
 URL_MESSAGES = "_url_messages"    # what was wrong with the link, shown once
 UPLOADS = "_uploads"              # this session's uploaded checkpoints: name -> folder (never shared)
@@ -99,48 +104,45 @@ def init_state() -> None:
             st.session_state[k] = st.session_state[k]
 
 
-def _int_in(lo: int, hi: int):
+def _int_in(lo: int, hi: int, offset: int = 0):
+    """Parser of a whole number lo..hi; `offset` is subtracted (links count steps from 1, the state from 0)."""
     def parse(text: str) -> int:
         v = int(text)
         if not lo <= v <= hi:
             raise ValueError
-        return v
+        return v - offset
     parse.accepted = f"a whole number {lo}..{hi}"
     return parse
 
 
-def _pass_choice(text: str) -> int:
-    v = int(text)
-    if v not in PASS_CHOICES:
-        raise ValueError
-    return v
+def _one_of(choices: dict):
+    """Parser of a word from `choices` (word -> state value)."""
+    def parse(text: str):
+        if text not in choices:
+            raise ValueError
+        return choices[text]
+    parse.accepted = "one of " + ", ".join(map(str, choices))
+    return parse
 
 
-_pass_choice.accepted = "one of " + ", ".join(map(str, PASS_CHOICES))
-def _step_number(text: str) -> int:
-    """`step` in a link counts like the page does ("step 18 of 20"), from 1; the state counts from 0."""
-    return _int_in(1, 100_000)(text) - 1
-
-
-_step_number.accepted = "a number 1..100000"
-GUIDE_PARTS = {"sleep": "What is sleep?", "glossary": "Glossary", "classroom": "Classroom"}   # slug -> part
-
-
-def _guide_part(text: str) -> str:
-    if text not in GUIDE_PARTS:
-        raise ValueError
-    return GUIDE_PARTS[text]
-
-
-_guide_part.accepted = "one of " + ", ".join(GUIDE_PARTS)
-URL_PARSERS = {"n": _pass_choice, "seed": _int_in(0, MAX_SEED), "t": _int_in(1, 64), "step": _step_number,
-               "part": _guide_part, "lesson": _step_number}
+GUIDE_PARTS = {"sleep": "What is sleep?", "glossary": "Glossary", "classroom": "Classroom"}   # link word -> part
+URL_PARSERS = {
+    "n": _one_of({str(n): n for n in PASS_CHOICES}), "seed": _int_in(0, MAX_SEED), "t": _int_in(1, 64),
+    "depth": _int_in(1, 64), "step": _int_in(1, 100_000, offset=1), "part": _one_of(GUIDE_PARTS),
+    "lesson": _int_in(1, 100, offset=1), "block": _int_in(0, 63), "window": _int_in(0, 10_000),
+    "token": _int_in(0, 10_000), "pass": _int_in(1, 64), "states": _int_in(1, 1024),
+}
 URL_WRITERS = {"step": lambda i: int(i) + 1, "lesson": lambda i: int(i) + 1,
                "part": lambda p: next((k for k, v in GUIDE_PARTS.items() if v == p), "sleep")}
 
 
-def read_url() -> None:
-    """On a session's first run, take the view from the URL (`?ckpt=rule110-n2&n=2&seed=7&t=8&step=20`).
+def url_params(page: str | None) -> dict[str, str]:
+    """The parameters a link to `page` carries: the sidebar's, then the page's own."""
+    return {**URL_GLOBAL, **PAGE_URL_PARAMS.get(page or "", {})}
+
+
+def read_url(page: str | None = None) -> None:
+    """On a session's first run, take the view from the URL (`/timeline?ckpt=rule110-n2&n=2&seed=7&t=8&step=20`).
 
     Every value is checked; a bad one is dropped (the default stays) and the reason is kept in
     `URL_MESSAGES` for the sidebar to show. Later runs ignore the URL: the widgets own the state.
@@ -149,29 +151,32 @@ def read_url() -> None:
         return
     st.session_state[URL_READ] = True
     params = {k: st.query_params.get(k) for k in st.query_params.keys()}
+    known = url_params(page)
     messages = []
-    unknown = sorted(k for k in params if k not in URL_PARAMS)
+    unknown = sorted(k for k in params if k not in known)
     if unknown:
-        messages.append(f"ignored unknown parameter(s) {', '.join(map(repr, unknown))}; a link understands "
-                        + ", ".join(URL_PARAMS))
+        messages.append(f"ignored parameter(s) {', '.join(repr(u[:30]) for u in unknown)}; a link to this page "
+                        "understands " + ", ".join(known))
     if "ckpt" in params:
         try:
-            names = [e.name for e in catalog() if e.ok]
+            entries = catalog()
         except LabError:
-            names = []
+            entries = []
+        names = [e.name for e in entries if e.ok]
         if params["ckpt"] in names:
-            st.session_state[CKPT] = params["ckpt"]
-            entry = find(catalog(), params["ckpt"])
+            entry = find(entries, params["ckpt"])
+            st.session_state[CKPT] = entry.name
             st.session_state[PASSES] = entry.default_passes if entry.default_passes in PASS_CHOICES else 1
         else:
             messages.append(f"checkpoint {params['ckpt'][:60]!r} is not in this app's checkpoints folder "
                             f"(available: {', '.join(names) or 'none'}); uploaded checkpoints live only in the "
                             "browser session that uploaded them")
-    for name, parse in URL_PARSERS.items():
-        if name not in params:
+    for name, key in known.items():
+        if name == "ckpt" or name not in params:
             continue
+        parse = URL_PARSERS[name]
         try:
-            st.session_state[URL_PARAMS[name]] = parse(params[name])
+            st.session_state[key] = parse(params[name])
         except (TypeError, ValueError):
             messages.append(f"{name}={params[name][:40]!r} is not {parse.accepted}")
     st.session_state[URL_MESSAGES] = messages
@@ -179,10 +184,9 @@ def read_url() -> None:
 
 def write_url(page: str | None = None) -> None:
     """Put the current view into the address bar (only the parameters that mean something on `page`)."""
-    wanted = URL_GLOBAL + PAGE_URL_PARAMS.get(page or "", ())
     current = {}
-    for name in wanted:
-        v = st.session_state.get(URL_PARAMS[name])
+    for name, key in url_params(page).items():
+        v = st.session_state.get(key)
         if v is None or (name == "ckpt" and str(v).startswith(UPLOAD_PREFIX)):
             continue                   # an upload lives in this session only: a link cannot carry it
         current[name] = str(URL_WRITERS.get(name, lambda x: x)(v))
@@ -578,11 +582,7 @@ class Exporter:
 
     def state(self) -> dict[str, Any]:
         """The settings that define the view (the same ones the URL carries)."""
-        out = {"view": self.view}
-        for param, key in URL_PARAMS.items():
-            if key in st.session_state and st.session_state[key] is not None:
-                out[param] = st.session_state[key]
-        return out
+        return {"view": self.view, **{k: st.query_params.get(k) for k in st.query_params.keys()}}
 
     def html(self) -> bytes:
         return export.snapshot_html(self.view, self.state(), self.figures, self.notes,
