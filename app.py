@@ -153,4 +153,7 @@ page = st.navigation(pages, position="top")
 lab.read_url(lab.page_key(page))      # a shared link: once per session, before the sidebar draws its widgets
 sidebar()
 lab.write_url(lab.page_key(page))
-page.run()
+try:
+    page.run()
+finally:
+    lab.write_url(lab.page_key(page))   # again: the page may have corrected a value it cannot show

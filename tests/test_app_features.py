@@ -215,3 +215,29 @@ def test_a_classroom_link_opens_the_lesson():
     bad.switch_page("pages/guide.py").run()
     no_exception(bad)
     assert "part='recess' is not one of sleep, glossary, classroom" in " ".join(w.value for w in bad.sidebar.warning)
+
+
+@pytest.mark.parametrize("page, query, expected", [
+    ("probe", {"t": "8", "pass": "2", "block": "1", "token": "3"},
+     {"probe_depth": 8, "probe_pass": 2, "probe_layer": 1, "probe_token": 3}),
+    ("amnesia", {"t": "7", "states": "8"}, {"amn_t": 7, "amn_samples": 8}),
+])
+def test_page_links_round_trip(page, query, expected):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.switch_page(f"pages/{page}.py").run()
+    no_exception(at)
+    assert {k: at.session_state[k] for k in expected} == expected
+    assert {k: params(at)[k] for k in query} == query                    # and the link still says so
+
+
+@pytest.mark.parametrize("page, query", [("probe", {"block": "63", "token": "9999", "pass": "60"}),
+                                         ("amnesia", {"t": "64", "states": "1000"})])
+def test_out_of_range_page_links_fall_back_without_a_crash(page, query):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.switch_page(f"pages/{page}.py").run()
+    no_exception(at)
+    assert any(p != query.get(k) for k, p in params(at).items() if k in query)   # the page put in what it could show
