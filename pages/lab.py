@@ -289,7 +289,8 @@ class Entry:
         if not self.ok:
             return f"unreadable: {self.error}"
         t = self.task
-        task = f"Rule {self.rule}" if self.rule is not None else str(t.get("name", "unknown task"))
+        names = {"khop": "k-hop retrieval", "arith": "arithmetic"}
+        task = f"Rule {self.rule}" if self.rule is not None else names.get(t.get("name"), str(t.get("name", "?")))
         if self.hybrid:
             body = f"hybrid {self.layers}"
         else:
@@ -537,6 +538,27 @@ def summary(counts: dict[int, tuple[int, int]], depths) -> tuple[float, float, f
 def true_diagram(cells, rule: int, t: int, boundary: str = "periodic") -> np.ndarray:
     """(t + 1, W) of the true automaton."""
     return evolve(torch.tensor([list(cells)]), rule=rule, steps=t, boundary=boundary)[0].numpy()
+
+
+ACCURACY_FILE = "accuracy.json"     # measured accuracy next to a checkpoint (experiments/task_evals.py)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def read_accuracy(path: str, mtime: float) -> dict | None:
+    """The measured accuracy shipped next to a checkpoint (None if there is none or it is unreadable)."""
+    try:
+        return json.loads((Path(path) / ACCURACY_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def not_learned_warning(entry: Entry) -> None:
+    """Say it first when a checkpoint ships with a measured accuracy at chance: its answers are guesses."""
+    acc = read_accuracy(entry.path, entry.mtime) if entry.ok else None
+    if acc and acc.get("at_chance"):
+        st.warning(f"**`{entry.name}` has NOT learned its task**: held-out accuracy {100 * acc['accuracy']:.1f}%, "
+                   "at chance. It ships to show how the problem is laid out over windows; its answers are "
+                   "guesses.", icon=":material/warning:")
 
 
 # ---------------------------------------------------------------------------- page helpers

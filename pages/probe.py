@@ -113,6 +113,7 @@ def main() -> None:
     if not model.cfg.fast_layers:
         no_fast_weights(entry, lab.catalog())
         return
+    lab.not_learned_warning(entry)
     depths = list(task.depths)
     pick(DEPTH, depths, ss.get(lab.DEPTH) if ss.get(lab.DEPTH) in depths else depths[-1])
     st.select_slider(DEPTH_LABELS.get(getattr(task, "name", ""), "Depth: reasoning steps the answer needs"),

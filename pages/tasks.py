@@ -5,9 +5,7 @@ traced forward pass per (checkpoint, sample, N), cached; every step is read from
 
 from __future__ import annotations
 
-import json
 from html import escape
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -28,7 +26,7 @@ TL_KEY = "tk_tl_key"        # identity of the timeline shown last
 
 TASKS = {"khop": "k-hop graph retrieval", "arith": "multi-step arithmetic"}
 DEPTH_LABELS = {"khop": "k: hops the answer needs", "arith": "Operations the answer needs"}
-ACCURACY_FILE = "accuracy.json"     # written next to a checkpoint by experiments/task_evals.py
+ACCURACY_FILE = lab.ACCURACY_FILE
 KIND_WORD = {WAKE: "awake", SLEEP: "asleep", EVICT: "eviction"}
 
 
@@ -78,18 +76,9 @@ def wrong_kind(entry, entries) -> None:
 
 
 # ---------------------------------------------------------------------------- honesty about the model
-@st.cache_data(show_spinner=False, max_entries=64)
-def read_accuracy(path: str, mtime: float) -> dict | None:
-    """The measured accuracy shipped next to a checkpoint (None if there is none or it is unreadable)."""
-    try:
-        return json.loads((Path(path) / ACCURACY_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def accuracy_note(entry) -> bool:
     """Say how well the model does on the task (from its accuracy.json); returns whether it is at chance."""
-    acc = read_accuracy(entry.path, entry.mtime)
+    acc = lab.read_accuracy(entry.path, entry.mtime)
     if acc is None:
         st.caption(f"No measured accuracy ships with `{entry.name}` (no `{ACCURACY_FILE}`); one sample says little "
                    "about whether the model learned the task.")

@@ -266,6 +266,7 @@ def show(tl: Timeline, task) -> None:
 def main() -> None:
     entry, _, _, task = lab.require_model()
     custom = header(entry, task)
+    lab.not_learned_warning(entry)
     passes = int(ss[lab.PASSES])
     key = (entry.path, entry.mtime, int(ss[lab.SEED]), int(ss[lab.DEPTH]), passes, custom)
     try:
