@@ -18,7 +18,9 @@ if str(ROOT) not in sys.path:
 
 from pages import lab
 
-st.set_page_config(page_title="Sleep Lab", page_icon=":material/bedtime:", layout="wide",
+# A local icon file: a :material/...: icon as favicon would be fetched from fonts.gstatic.com (the app must
+# work offline; tests/test_browser.py refuses every request off this machine).
+st.set_page_config(page_title="Sleep Lab", page_icon=str(ROOT / ".streamlit" / "icon.png"), layout="wide",
                    initial_sidebar_state="expanded")
 st.markdown(
     """<style>

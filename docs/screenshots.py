@@ -1,6 +1,6 @@
 """Regenerate the explorer's screenshots in docs/img/ from a real server and headless Chromium.
 
-    .venv/bin/python docs/screenshots.py            # writes docs/img/{timeline,timeline-wake,automaton,sleep-more}.png
+    .venv/bin/python docs/screenshots.py            # writes docs/img/*.png, one or more per page
 
 Starts `streamlit run app.py` on a free loopback port, waits for its health endpoint, drives Debian's
 Chromium through Playwright (a fresh profile, no network beyond 127.0.0.1), and waits on what the
@@ -157,12 +157,31 @@ def main(argv: list[str] | None = None) -> int:
         expect(page.get_by_text("prediction window, wake token 1 of 1")).to_be_visible()
         snap(page, "timeline-prediction", args.height)
 
-        page.get_by_role("link", name="Cellular automaton").click()
-        expect(page.get_by_role("heading", name="Cellular automaton")).to_be_visible(timeout=60_000)
-        snap(page, "automaton", 1000)
+        # the other pages, opened by their links (the top navigation groups them in menus)
+        for path, heading, ready, name, height in [
+            ("automaton", "Cellular automaton", "N = 4:", "automaton", 1000),
+            ("guide?part=sleep", "Guide", "What is sleep?", "guide", 1000),
+            ("guide?part=classroom&lesson=3", "Guide", "Deep: 8 steps", "guide-classroom", 1100),
+            ("tasks?ckpt=khop-n4", "Graphs and arithmetic", "What the answer needs", "tasks-khop", 1300),
+            ("tasks?ckpt=arith-n4", "Graphs and arithmetic", "The operations the answer needs", "tasks-arith", 1300),
+            ("amnesia", "Amnesia test", "Over many held-out inputs", "amnesia", 1600),
+            ("probe", "Memory probe", "Residual: what is still unlearned", "probe", 1600),
+        ]:
+            t0 = time.perf_counter()
+            page.goto(f"{url}/{path}", wait_until="domcontentloaded")
+            expect(page.get_by_role("heading", name=heading).first).to_be_visible(timeout=60_000)
+            expect(page.get_by_text(ready).first).to_be_visible(timeout=120_000)
+            print(f"{path}: drawn in {time.perf_counter() - t0:.2f} s")
+            snap(page, name, height)
+
+        page.goto(f"{url}/cost", wait_until="domcontentloaded")
+        expect(page.get_by_role("heading", name="Cost of memory")).to_be_visible(timeout=60_000)
+        timed("cost of memory: measure on this machine", lambda: click(page, "cost_measure"),
+              lambda: expect(page.get_by_text("Wake latency per token")).to_be_visible(timeout=180_000))
+        snap(page, "cost", 1700)
 
         t0 = time.perf_counter()
-        page.get_by_role("link", name="Sleep more, think deeper").click()
+        page.goto(f"{url}/sleep_more", wait_until="domcontentloaded")
         expect(page.get_by_role("heading", name="Sleep more, think deeper")).to_be_visible(timeout=60_000)
         expect(page.get_by_text("Accuracy against depth t")).to_be_visible(timeout=120_000)
         print(f"sleep-more page measured and drawn: {time.perf_counter() - t0:.2f} s")

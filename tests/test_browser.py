@@ -194,36 +194,45 @@ def test_export_html_snapshot_is_self_contained(browser_page, app_url, tmp_path)
 
 
 def test_every_page_renders(browser_page, app_url, tmp_path):
+    """Every page of the navigation, opened from its link, draws without an exception, offline."""
     page = browser_page
     page.goto(app_url, wait_until="domcontentloaded")
     expect(page.get_by_role("heading", name="Timeline")).to_be_visible(timeout=60_000)
     idle(page)
-    page.get_by_role("link", name="Cellular automaton").click()
+    page.get_by_text("Explore").click()                                  # the top navigation's menus work
+    page.get_by_role("menuitem", name="Cellular automaton").click()
     expect(page.get_by_role("heading", name="Cellular automaton")).to_be_visible()
     expect(page.get_by_text("N = 4:").first).to_be_visible()
     idle(page)
     page.screenshot(path=str(tmp_path / "automaton.png"))
-    page.get_by_role("link", name="Sleep more, think deeper").click()
-    expect(page.get_by_role("heading", name="Sleep more, think deeper")).to_be_visible()
-    expect(page.get_by_role("heading", name="Accuracy against depth t")).to_be_visible(timeout=120_000)
-    idle(page)
-    assert page.locator("[data-testid='stPlotlyChart']").count() == 2
-    page.screenshot(path=str(tmp_path / "sleep-more.png"))
-    assert page.locator("[data-testid='stException']").count() == 0
+    for path, heading, ready in [
+        ("guide", "Guide", "What is sleep?"),
+        ("guide?part=classroom", "Guide", "Reveal"),
+        ("tasks?ckpt=khop-n4", "Graphs and arithmetic", "has NOT learned"),
+        ("amnesia", "Amnesia test", "Over many held-out inputs"),
+        ("probe", "Memory probe", "Residual: what is still unlearned"),
+        ("cost", "Cost of memory", "Measure on this machine"),
+        ("sleep_more", "Sleep more, think deeper", "Accuracy against depth t"),
+    ]:
+        page.goto(f"{app_url}/{path}", wait_until="domcontentloaded")
+        expect(page.get_by_role("heading", name=heading).first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text(ready).first).to_be_visible(timeout=120_000)
+        idle(page)
+        page.screenshot(path=str(tmp_path / f"{path.split('?')[0]}.png"))
+        assert page.locator("[data-testid='stException']").count() == 0, path
+    assert page.locator("[data-testid='stPlotlyChart']").count() == 2       # the Sleep-more page
+    assert EXTERNAL == [], f"the app tried to reach the internet: {EXTERNAL[:5]}"
 
 
-def test_a_deep_link_as_a_fresh_servers_first_request_gets_the_whole_app(tmp_path):
+def test_a_deep_link_as_a_fresh_servers_first_request_gets_the_whole_app(browser_page):
     """Streamlit runs a `pages/` file alone (no sidebar, no navigation) when a deep link is the first request
     a server sees; `lab.ensure_shell` reruns it inside app.py. Needs its own, fresh server."""
-    with streamlit_server(timeout=60.0) as url, playwright_api.sync_playwright() as p, \
-            tempfile.TemporaryDirectory() as profile:
-        ctx = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True,
-                                                   args=CHROMIUM_FLAGS, viewport={"width": 1280, "height": 1000})
-        page = ctx.pages[0] if ctx.pages else ctx.new_page()
+    with streamlit_server(timeout=60.0) as url:
+        page = browser_page.context.new_page()
         page.goto(f"{url}/automaton?seed=3", wait_until="domcontentloaded")
         expect(page.get_by_role("heading", name="Cellular automaton")).to_be_visible(timeout=60_000)
         expect(page.get_by_text("Rule 110 · hybrid AF · trained N=4")).to_be_visible()       # the sidebar is there
         expect(page.get_by_text("Explore")).to_be_visible()                                   # and the top navigation
         idle(page)
         assert "seed=3" in page.url and "/automaton" in page.url
-        ctx.close()
+        page.close()
