@@ -198,7 +198,11 @@ def main() -> None:
     # One cycle, ordered so that every button it clicks is enabled (AppTest refuses disabled ones):
     # it starts at step 0 and goes back there with "Start" before N, t or the page change.
     expect = {"open page: cellular automaton": "Cellular automaton",
-              "open page: sleep more, think deeper": "Sleep more, think deeper", "open page: timeline": "Timeline"}
+              "open page: sleep more, think deeper": "Sleep more, think deeper", "open page: timeline": "Timeline",
+              "open page: guide": "Guide", "open page: graphs and arithmetic": "Graphs and arithmetic",
+              "open page: amnesia test": "Amnesia test", "amnesia: change t": "Amnesia test",
+              "open page: memory probe": "Memory probe", "probe: change pass": "Memory probe",
+              "open page: cost of memory": "Cost of memory"}
     cycle = [
         ("timeline: rerun, nothing changed", None),
         ("timeline: step forward", Session.click("tl_fwd")),
@@ -214,6 +218,15 @@ def main() -> None:
         ("open page: cellular automaton", s.page("pages/automaton.py")),
         ("automaton: flip a cell", Session.click("ca_cell_3")),
         ("open page: sleep more, think deeper", s.page("pages/sleep_more.py")),
+        ("open page: guide", s.page("pages/guide.py")),
+        ("open page: graphs and arithmetic", s.page("pages/tasks.py")),
+        ("open page: amnesia test", s.page("pages/amnesia.py")),
+        ("amnesia: change t", lambda at: at.select_slider(key="amn_t").set_value(
+            7 if at.select_slider(key="amn_t").value != 7 else 8)),
+        ("open page: memory probe", s.page("pages/probe.py")),
+        ("probe: change pass", lambda at: at.select_slider(key="probe_pass").set_value(
+            2 if at.select_slider(key="probe_pass").value != 2 else 3)),
+        ("open page: cost of memory", s.page("pages/cost.py")),
         ("open page: timeline", s.page("pages/timeline.py")),
     ]
     for name, prep in cycle:  # first pass: fills the caches (first visit of each page, first N change)
