@@ -14,35 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 CKPTS = ROOT / "checkpoints"
-pytestmark = pytest.mark.skipif(not (CKPTS / "rule110-n4" / "model.safetensors").exists(),
-                                reason="needs the shipped checkpoints in checkpoints/ (rule110-n1/-n2/-n4)")
-
-
-@pytest.fixture(autouse=True)
-def navigation_not_pages_folder(monkeypatch):
-    """AppTest re-detects the legacy `pages/` folder at every run (it resets the flag that
-    `st.navigation` clears), and would then run a page file alone, without app.py. The real server
-    clears the flag once, on its first run; this makes AppTest behave like it."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def restore_torch_threads():
-    """The app pins torch to one thread (see pages/lab.py); give later test modules their own setting back."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [pytest.mark.usefixtures("navigation_not_pages_folder", "restore_torch_threads"),  # conftest
+              pytest.mark.skipif(not (CKPTS / "rule110-n4" / "model.safetensors").exists(),
+                                 reason="needs the shipped checkpoints in checkpoints/ (rule110-n1/-n2/-n4)")]
 
 
 def app(**state) -> AppTest:

@@ -13,27 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from sleepcore import export
 
 ROOT = Path(__file__).resolve().parents[1]
 CKPTS = ROOT / "checkpoints"
-pytestmark = pytest.mark.skipif(not (CKPTS / "rule110-n4" / "model.safetensors").exists(),
-                                reason="needs the shipped checkpoints in checkpoints/")
-
-
-@pytest.fixture(autouse=True)
-def navigation_not_pages_folder(monkeypatch):
-    """See tests/test_app.py: make AppTest treat pages/ like the real server does under st.navigation."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
+pytestmark = [pytest.mark.usefixtures("navigation_not_pages_folder", "restore_torch_threads"),  # conftest
+              pytest.mark.skipif(not (CKPTS / "rule110-n4" / "model.safetensors").exists(),
+                                 reason="needs the shipped checkpoints in checkpoints/")]
 
 
 def run(params: dict | None = None, **state) -> AppTest:

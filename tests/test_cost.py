@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from sleepcore import ModelConfig, costs, viz_cost
@@ -144,26 +143,6 @@ def test_buys_figure_pools_the_depths():
 # ---------------------------------------------------------------------------- the page
 pytestmark_app = pytest.mark.skipif(not (ROOT / "checkpoints" / "rule110-n4" / "model.safetensors").exists(),
                                     reason="needs the shipped checkpoints in checkpoints/")
-
-
-@pytest.fixture
-def navigation_not_pages_folder(monkeypatch):
-    """AppTest re-detects the legacy `pages/` folder at every run; the real server clears the flag once
-    (see tests/test_app.py)."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
-@pytest.fixture
-def restore_torch_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 TINY_STATE = {"cost_contexts": [32, 64], "cost_steps": 4, "cost_max_n": 3, "cost_repeats": 2,

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from sleepcore.checkpoint import load_checkpoint
@@ -26,27 +25,7 @@ CKPTS = ROOT / "checkpoints"
 LESSONS = ROOT / "pages" / "classroom.json"
 needs_checkpoints = pytest.mark.skipif(not (CKPTS / "rule110-n4" / "model.safetensors").exists(),
                                        reason="needs the shipped checkpoints rule110-n1/-n2/-n4")
-
-
-@pytest.fixture(autouse=True)
-def navigation_not_pages_folder(monkeypatch):
-    """AppTest re-detects the legacy `pages/` folder at every run; the real server clears that flag once
-    (see tests/test_app.py), so do the same here."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def restore_torch_threads():
-    """The app pins torch to one thread (pages/lab.py); give later test modules their own setting back."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("navigation_not_pages_folder", "restore_torch_threads")   # tests/conftest.py
 
 
 def guide(**state) -> AppTest:

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from sleepcore import probe
@@ -23,28 +22,9 @@ from sleepcore.tasks import task_from_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CKPTS = ROOT / "checkpoints"
-pytestmark = pytest.mark.skipif(not (CKPTS / "rule110-n4" / "model.safetensors").exists(),
-                                reason="needs the shipped checkpoints in checkpoints/")
-
-
-@pytest.fixture(autouse=True)
-def navigation_not_pages_folder(monkeypatch):
-    """AppTest re-detects the legacy `pages/` folder at every run; the real server clears the flag once
-    (see tests/test_app.py)."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def restore_torch_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [pytest.mark.usefixtures("navigation_not_pages_folder", "restore_torch_threads"),  # conftest
+              pytest.mark.skipif(not (CKPTS / "rule110-n4" / "model.safetensors").exists(),
+                                 reason="needs the shipped checkpoints in checkpoints/")]
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from sleepcore.tasks import task_from_config
@@ -18,31 +16,12 @@ from sleepcore.timeline import EVICT
 
 ROOT = Path(__file__).resolve().parents[1]
 CKPTS = ROOT / "checkpoints"
-pytestmark = pytest.mark.skipif(not (CKPTS / "khop-n4" / "model.safetensors").exists()
-                                or not (CKPTS / "arith-n4" / "model.safetensors").exists()
-                                or not (CKPTS / "rule110-n4" / "model.safetensors").exists(),
-                                reason="needs the shipped checkpoints khop-n4, arith-n4 and rule110-n4")
+pytestmark = [pytest.mark.usefixtures("navigation_not_pages_folder", "restore_torch_threads"),  # conftest
+              pytest.mark.skipif(not (CKPTS / "khop-n4" / "model.safetensors").exists()
+                                 or not (CKPTS / "arith-n4" / "model.safetensors").exists()
+                                 or not (CKPTS / "rule110-n4" / "model.safetensors").exists(),
+                                 reason="needs the shipped checkpoints khop-n4, arith-n4 and rule110-n4")]
 PAGE = "pages/tasks.py"
-
-
-@pytest.fixture(autouse=True)
-def navigation_not_pages_folder(monkeypatch):
-    """AppTest re-detects the legacy `pages/` folder at every run; the real server clears the flag once
-    (see tests/test_app.py)."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def restore_torch_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 def page(**state) -> AppTest:
