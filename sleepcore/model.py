@@ -293,15 +293,19 @@ class SleepingHybrid(nn.Module):
         return self.logits(h)[:, -1]
 
     @torch.no_grad()
-    def sleep(self, mem: Memory, passes: int | None = None, trace: Trace | None = None) -> None:
+    def sleep(self, mem: Memory, passes: int | None = None, trace: Trace | None = None,
+              evict: bool = True) -> None:
         """Consolidate the current window with passes 2..N, then evict (only S crosses).
 
-        passes=1 evicts without any offline pass (the plain hybrid).
+        passes=1 evicts without any offline pass (the plain hybrid). evict=False runs the passes and
+        keeps the cache (an experiment, e.g. the explorer's amnesia test, not the paper's algorithm);
+        a memory with eviction "none" sleeps only when asked this way.
         """
         N = self._passes(passes)
-        if mem.window_hidden and N > 1 and mem.kv.policy != "none":
+        if mem.window_hidden and N > 1 and (mem.kv.policy != "none" or not evict):
             self._sleep_passes(mem, N, trace)
-        self._end_window(mem, trace)
+        if evict:
+            self._end_window(mem, trace)
 
     @torch.no_grad()
     def feed(self, tokens: Tensor, mem: Memory, passes: int | None = None, supervised: Tensor | None = None,

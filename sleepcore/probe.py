@@ -27,7 +27,7 @@ How KEPT is run: `eviction="none"` in `sleepcore.model` keeps the cache but also
 (a model that never evicts never reaches a boundary to sleep at), so it would not be "N passes,
 cache kept". `three_ways_logits` streams the state window into a memory with eviction "none"
 (attention unbounded, nothing evicted), runs passes 2..N with the model's own sleep routine
-(`SleepingHybrid._sleep_passes`, what `sleep` runs before evicting), and then asks the question
+(`SleepingHybrid.sleep(..., evict=False)`: the passes `sleep` runs before evicting), and then asks the question
 of a copy with the cache kept (it holds the keys and values of the last pass, as sliding eviction
 would) and of a copy with the cache cleared. Streaming equals `forward` up to float rounding
 (tests/test_probe.py checks it), so SLEPT and NO_SLEEP are the normal model.
@@ -220,7 +220,7 @@ def three_ways_logits(model: SleepingHybrid, tokens: Tensor, passes: int,
     if NO_SLEEP in ways:
         out[NO_SLEEP] = ask(keep_cache=False)
     if passes > 1:
-        model._sleep_passes(mem, int(passes), None)               # passes 2..N, as `sleep` runs them
+        model.sleep(mem, int(passes), evict=False)                # passes 2..N, the cache kept
     if SLEPT in ways:
         out[SLEPT] = ask(keep_cache=False)
     if KEPT in ways:

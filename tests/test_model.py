@@ -354,6 +354,27 @@ def test_step_refuses_a_full_window():
     assert mem.kv.occupancy == 2 * L + 1
 
 
+def test_sleep_without_eviction_writes_the_same_S_and_keeps_the_cache():
+    """sleep(evict=False): the same N passes (the same S as a normal sleep), but the cache stays."""
+    model = build(3)
+    x = tokens_for(L, seed=4)
+    B = x.shape[0]
+    normal, kept = model.new_memory(B), model.new_memory(B, eviction="none")
+    for t in range(L):
+        model.step(x[:, t], normal)
+        model.step(x[:, t], kept)
+    model.sleep(normal)
+    model.sleep(kept, evict=False)
+    assert normal.kv.occupancy == 0 and kept.kv.occupancy == L
+    for i in normal.fast.layers:
+        torch.testing.assert_close(kept.fast[i], normal.fast[i], rtol=0, atol=0)
+    untouched = model.new_memory(B, eviction="none")
+    for t in range(L):
+        model.step(x[:, t], untouched)
+    model.sleep(untouched)                       # eviction "none" never sleeps unless asked not to evict
+    assert any(not torch.equal(untouched.fast[i], kept.fast[i]) for i in kept.fast.layers)
+
+
 # ================================================================== sleep and gradients
 def test_sleep_never_changes_parameters_and_records_no_graph():
     model = build(3)
