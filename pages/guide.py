@@ -347,9 +347,9 @@ def classroom(ex, entries) -> None:
     st.divider()
     nav = st.container(horizontal=True, gap="medium", vertical_alignment="center")
     nav.button("Back", icon=":material/arrow_back:", key="guide_back", on_click=_go_step, args=(i - 1, n - 1),
-               disabled=i == 0)
+               disabled=i == 0, shortcut="Left")
     nav.button("Next", icon=":material/arrow_forward:", key="guide_next", on_click=_go_step, args=(i + 1, n - 1),
-               disabled=i == n - 1, type="primary" if i in revealed else "secondary")
+               disabled=i == n - 1, type="primary" if i in revealed else "secondary", shortcut="Right")
     nav.button("Start over", icon=":material/restart_alt:", key="guide_restart", on_click=_start_over)
     st.caption(f"Lessons: held-out inputs the models never saw in training, with the answers of the shipped "
                f"checkpoints, made by `{header.get('command', 'python experiments/classroom.py')}`.")

@@ -122,15 +122,16 @@ def controls(tl: Timeline):
     question = question_step(tl)
     nxt = next((s.index for s in tl.steps[i + 1:] if s.kind == EVICT), None)
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
-    row.button("Start", icon=":material/first_page:", on_click=_go, args=(0,), key="tk_first", disabled=i == 0)
+    row.button("Start", icon=":material/first_page:", on_click=_go, args=(0,), key="tk_first", disabled=i == 0,
+               shortcut="Home")
     row.button("Back", icon=":material/chevron_left:", on_click=_move, args=(-1, last), key="tk_back",
-               disabled=i == 0)
+               disabled=i == 0, shortcut="Left")
     row.button("Forward", icon=":material/chevron_right:", on_click=_move, args=(1, last), key="tk_fwd",
-               disabled=i == last, type="primary")
+               disabled=i == last, type="primary", shortcut="Right")
     row.button("Next eviction", icon=":material/content_cut:", on_click=_go, args=(nxt if nxt is not None else last,),
                key="tk_next_evict", disabled=nxt is None, help="Jump to the end of the current window")
     row.button("The question", icon=":material/help:", on_click=_go, args=(question,), key="tk_question",
-               disabled=i == question, help="Jump to the step where the model answers")
+               disabled=i == question, help="Jump to the step where the model answers", shortcut="End")
     slot = row.container(width="content")
     st.select_slider("Step", options=list(range(len(tl))), key=STEP, format_func=lambda k: tl.steps[k].short,
                      label_visibility="collapsed", help="Drag to scrub through the sample.")
