@@ -3,6 +3,7 @@
     python experiments/report.py                 # evaluate what is missing, then write the report
     python experiments/report.py --reevaluate    # evaluate everything again
     python experiments/report.py --only-write    # just rebuild docs/results.md from docs/results/*.json
+    python experiments/report.py --longer        # also evaluate the 6,000-step runs of experiments/longer.sh
 
 Every evaluation is `python -m sleepcore.evaluate --checkpoint DIR --samples 2000 --per-depth --json
 [--passes N]` run in this process (same code path); the JSON lands in docs/results/eval/ and the
@@ -32,12 +33,13 @@ SAMPLES = 2000
 # (checkpoint, test-time N values; None = the N it was trained with)
 PLAN = [
     ("rule110-n1", [None]), ("rule110-n1-seed1", [None]),
-    ("rule110-n2", [None]),
+    ("rule110-n2", [None]), ("rule110-n2-seed1", [None]),
     ("rule110-n4", [None, 1, 2, 8]), ("rule110-n4-seed1", [None]),
     ("rule110-nmix", [1, 2, 4, 8]),
     ("rule110-attn-evicted", [None]), ("rule110-attn-kept", [None]),
 ]
-COLOURS = {"rule110-n1": "#999999", "rule110-n1-seed1": "#bbbbbb", "rule110-n2": "#e69f00", "rule110-n4": "#0072b2",
+COLOURS = {"rule110-n1": "#999999", "rule110-n1-seed1": "#bbbbbb", "rule110-n2": "#e69f00",
+           "rule110-n2-seed1": "#f0c060", "rule110-n4": "#0072b2",
            "rule110-n4-seed1": "#56b4e9", "rule110-nmix": "#009e73", "rule110-attn-evicted": "#d55e00",
            "rule110-attn-kept": "#cc79a7"}
 
@@ -138,8 +140,8 @@ def _evals(log: Path) -> list[dict]:
 
 def curves_section() -> list[str]:
     """Held-out accuracy at t=7 and t=8 every 250 steps, from each checkpoint's training log."""
-    names = [n for n in ("rule110-n1", "rule110-n1-seed1", "rule110-n2", "rule110-n4", "rule110-n4-seed1",
-                         "rule110-nmix", "rule110-attn-evicted", "rule110-attn-kept") if (CKPT / n / "log.jsonl").exists()]
+    names = [n for n in ("rule110-n1", "rule110-n1-seed1", "rule110-n2", "rule110-n2-seed1", "rule110-n4",
+                         "rule110-n4-seed1", "rule110-nmix", "rule110-attn-evicted", "rule110-attn-kept") if (CKPT / n / "log.jsonl").exists()]
     if not names:
         return []
     logs = {n: {r["step"]: r["eval"] for r in _evals(CKPT / n / "log.jsonl")} for n in names}
@@ -202,7 +204,7 @@ def _log_section(folder: Path, title: str, text: list[str]) -> list[str]:
 
 def summary_section() -> list[str]:
     """Seed-averaged held-out accuracy per N and depth, and the gain over N=1 (the headline table)."""
-    groups = {"N=1 (no sleep)": ["rule110-n1", "rule110-n1-seed1"], "N=2": ["rule110-n2"],
+    groups = {"N=1 (no sleep)": ["rule110-n1", "rule110-n1-seed1"], "N=2": ["rule110-n2", "rule110-n2-seed1"],
               "N=4": ["rule110-n4", "rule110-n4-seed1"], "attention only, cache evicted": ["rule110-attn-evicted"],
               "attention only, cache kept": ["rule110-attn-kept"]}
     res = {g: [load(n) for n in names if load(n)] for g, names in groups.items()}
@@ -215,8 +217,8 @@ def summary_section() -> list[str]:
         return sum(r["held_out"]["per_depth"][d]["accuracy"] for r in rs) / len(rs)
     base = {d: mean(res["N=1 (no sleep)"], d) for d in depths}
     out = ["## Summary", "",
-           "Held-out accuracy per depth, averaged over the seeds shipped (N=1 and N=4: two seeds each;",
-           "others one); in brackets the difference from N=1 in percentage points.", "",
+           "Held-out accuracy per depth, averaged over the seeds shipped (the hybrids N=1, 2, 4: two seeds each;",
+           "the baselines one); in brackets the difference from N=1 in percentage points.", "",
            "| model | seeds | " + " | ".join(f"t={d}" for d in depths) + " |", "|---|---|" + "---|" * len(depths)]
     for g, rs in res.items():
         cells = []
@@ -239,9 +241,64 @@ def summary_section() -> list[str]:
     return out + [""]
 
 
+# --------------------------------------------------------------------------- longer training (not shipped)
+LONGER = ROOT / "runs_cpu" / "ext"          # where experiments/longer.sh trains (not in git)
+LONGER_NAMES = ["rule110-n1", "rule110-n1-seed1", "rule110-n2", "rule110-n4", "rule110-n4-seed1"]
+
+
+def evaluate_longer(reevaluate: bool) -> None:
+    """Evaluate each finished 6,000-step run like the shipped checkpoints; JSON into docs/results/longer/."""
+    (OUT / "longer").mkdir(parents=True, exist_ok=True)
+    for name in LONGER_NAMES:
+        path, folder = OUT / "longer" / f"{name}.json", LONGER / name
+        if (path.exists() and not reevaluate) or not (folder / "config.json").exists():
+            continue
+        model, cfg = load_checkpoint(folder)
+        if cfg.get("trained_steps") != 6000:
+            print(f"[report] {name}: the longer run is at step {cfg.get('trained_steps')}, not 6000 yet; skipped")
+            continue
+        res = evaluate_model(model, task_from_config(cfg["task"]), SAMPLES, seed=0, passes=None, per_depth=True)
+        res.update({"checkpoint": f"runs_cpu/ext/{name}", "trained_steps": 6000,
+                    "command": f"bash experiments/longer.sh {name} {cfg['sleep']['passes']} {cfg['train']['seed']}; "
+                               f"python -m sleepcore.evaluate --checkpoint runs_cpu/ext/{name} --samples {SAMPLES} "
+                               "--per-depth --json"})
+        path.write_text(json.dumps(res, indent=1) + "\n")
+        print(f"[report] longer {name}: held-out {res['held_out']['accuracy']:.3f}", flush=True)
+
+
+def longer_section() -> list[str]:
+    rows = [(n, load(n), json.loads((OUT / "longer" / f"{n}.json").read_text()))
+            for n in LONGER_NAMES if (OUT / "longer" / f"{n}.json").exists() and load(n)]
+    if not rows:
+        return []
+    depths = ["6", "7", "8"]
+    out = ["## Longer training: 3,600 -> 6,000 steps (CPU, not shipped)", "",
+           "Does the gap grow with more training? The shipped hybrids were continued for 2,400 more steps of the same",
+           "recipe on this project's 2-core CPU (`bash experiments/longer.sh NAME N SEED`; the cosine restarts",
+           "from its 3,600/6,000 point) and evaluated exactly like the shipped ones (held-out, 2,000 samples per",
+           "depth; `python experiments/report.py --longer`). Held-out accuracy at the three deepest depths, at",
+           "3,600 steps -> at 6,000 steps:", "",
+           "| model | N | seed | " + " | ".join(f"t={d}" for d in depths) + " |", "|---|---|---|" + "---|" * len(depths)]
+    for name, short, long_ in rows:
+        cells = [f"{short['held_out']['per_depth'][d]['accuracy']:.3f} -> "
+                 f"{long_['held_out']['per_depth'][d]['accuracy']:.3f}" for d in depths]
+        seed = 1 if name.endswith("seed1") else 0
+        out.append(f"| {name} | {long_['passes']} | {seed} | " + " | ".join(cells) + " |")
+    n1 = [r for n, _, r in rows if r["passes"] == 1]
+    n4 = [r for n, _, r in rows if r["passes"] == 4]
+    if n1 and n4:
+        a1 = [r["held_out"]["per_depth"]["8"]["accuracy"] for r in n1]
+        a4 = [r["held_out"]["per_depth"]["8"]["accuracy"] for r in n4]
+        out += ["", f"At t=8 after 6,000 steps: N=4 {', '.join(f'{a:.3f}' for a in a4)} against N=1 "
+                f"{', '.join(f'{a:.3f}' for a in a1)}, a gain of {100 * (min(a4) - max(a1)):+.1f} to "
+                f"{100 * (max(a4) - min(a1)):+.1f} points across seed pairs (mean "
+                f"{100 * (sum(a4) / len(a4) - sum(a1) / len(a1)):+.1f})."]
+    return out + [""]
+
+
 def write_report() -> None:
-    main = [(n, load(n)) for n in ("rule110-n1", "rule110-n1-seed1", "rule110-n2", "rule110-n4", "rule110-n4-seed1",
-                                   "rule110-attn-evicted", "rule110-attn-kept")]
+    main = [(n, load(n)) for n in ("rule110-n1", "rule110-n1-seed1", "rule110-n2", "rule110-n2-seed1", "rule110-n4",
+                                   "rule110-n4-seed1", "rule110-attn-evicted", "rule110-attn-kept")]
     main = [(n, r) for n, r in main if r]
     mix = [(f"rule110-nmix", load("rule110-nmix", p)) for p in (1, 2, 4, 8)]
     mix = [(n, r) for n, r in mix if r]
@@ -282,7 +339,7 @@ def write_report() -> None:
                   "![nmix](results/nmix_by_depth.svg)", ""]
         lines += depth_table(mix)
         lines += [""]
-    lines += curves_section() + first_sweep_section()
+    lines += longer_section() + curves_section() + first_sweep_section()
     (ROOT / "docs" / "results.md").write_text("\n".join(lines) + "\n")
     print(f"[report] wrote {ROOT / 'docs' / 'results.md'}")
 
@@ -291,10 +348,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reevaluate", action="store_true")
     ap.add_argument("--only-write", action="store_true")
+    ap.add_argument("--longer", action="store_true", help="evaluate the runs of experiments/longer.sh too")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)  # robust on a shared 2-core machine (the thread pool thrashes under load)
     if not args.only_write:
         evaluate_all(args.reevaluate)
+    if args.longer:
+        evaluate_longer(args.reevaluate)
     write_report()
     return 0
 
