@@ -25,11 +25,20 @@ SWEEP_CPU = ["python experiments/sweep.py experiments/sweep_deep.json --runs-dir
              "python experiments/sweep.py experiments/sweep_deep.json --runs-dir runs_cpu --parallel 2 --threads 1 "
              "--steps 3600 --only rule110-t8-attn-evicted,rule110-t8-attn-kept"]
 GPU = "one NVIDIA H200 (shared by 6 training processes at once), PyTorch 2.11 + CUDA 13, via the project's device tool"
+CPU_ALONE = ("this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), 1 thread, next to other training "
+             "runs and the app's tests")
+# runs launched by hand rather than by sweep.py: the exact commands
+LAUNCHED = {"rule110-n2-seed1": [
+    "C=\"--out runs_cpu/rule110-t8-n2-seed1 --d-model 64 --n-heads 2 --head-dim 32 --batch-size 512 --eval-every 250 "
+    "--eval-samples 1000 --ckpt-every 250 --task rule110 --task-param width=16 --task-param steps=[1,8] --layers AF "
+    "--passes 2 --seed 1 --threads 1 --device cpu --no-progress\"",
+    "python -m sleepcore.train $C --steps 2100 && python -m sleepcore.train $C --steps 3600"]}
 CPU = "this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), two runs side by side, 1 thread each"
 # name -> (sweep spec, run name in the spec, where it trained)
 PROVENANCE = {
     "rule110-n1": ("experiments/sweep_deep.json", "rule110-t8-n1", GPU),
     "rule110-n2": ("experiments/sweep_deep.json", "rule110-t8-n2", GPU),
+    "rule110-n2-seed1": ("experiments/sweep_deep.json", "rule110-t8-n2-seed1", CPU_ALONE),
     "rule110-n4": ("experiments/sweep_deep.json", "rule110-t8-n4", GPU),
     "rule110-n1-seed1": ("experiments/sweep_deep.json", "rule110-t8-n1-seed1", GPU),
     "rule110-n4-seed1": ("experiments/sweep_deep.json", "rule110-t8-n4-seed1", GPU),
@@ -40,6 +49,7 @@ PROVENANCE = {
 DESCRIPTION = {
     "rule110-n1": "the no-sleep hybrid (N=1: one online pass per window, then eviction)",
     "rule110-n2": "the sleeping hybrid with N=2 passes per consolidation window",
+    "rule110-n2-seed1": "second seed of the sleeping hybrid with N=2",
     "rule110-n4": "the sleeping hybrid with N=4 passes per consolidation window",
     "rule110-n1-seed1": "second seed of the no-sleep hybrid (N=1)",
     "rule110-n4-seed1": "second seed of the sleeping hybrid with N=4",
@@ -182,8 +192,9 @@ def card(name: str) -> str:
              f"resumed with `--steps 3600`, which restarts the cosine from its 2,100/3,600 point; every model "
              f"of the sweep got exactly this schedule. Commands (sweep: `{spec}`, run `{run}`):", "",
              "```", *train_commands(spec, run, f"runs/{run}"), "```", "",
-             "They were launched (with `--device`/`--threads` added per run) by:", "",
-             "```", *(SWEEP_GPU if where == GPU else SWEEP_CPU), "```", "",
+             *(["They were run as:", "", "```", *LAUNCHED[name], "```", ""] if name in LAUNCHED else
+               ["They were launched (with `--device`/`--threads` added per run) by:", "",
+                "```", *(SWEEP_GPU if where == GPU else SWEEP_CPU), "```", ""]),
              "The folder holds `train_state.*` (optimiser state), so rerunning the command with a larger "
              "`--steps` and `--out` pointing at a copy of this folder continues training.", ""]
     if evals:
