@@ -398,7 +398,7 @@ def _pick_upload_files(files) -> tuple[bytes, bytes, str]:
         raise LabError(f"A checkpoint is two files: `{MODEL_FILE}` + `{CONFIG_FILE}`; got {got}. Select both "
                        f"at once, or the checkpoint's folder.")
     parent = Path(weights[0].name).parent.name
-    return weights[0].getvalue(), configs[0].getvalue(), parent or Path(weights[0].name).stem
+    return weights[0].getvalue(), configs[0].getvalue(), parent or "upload"   # two loose files: no folder name
 
 
 def add_upload(files) -> str:
