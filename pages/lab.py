@@ -73,6 +73,8 @@ PAGE_URL_PARAMS: dict[str, dict[str, str]] = {
               "pass": "probe_pass"},
     "amnesia": {"t": "amn_t", "states": "amn_samples"},
     "tasks": {"depth": "tk_depth", "step": "tk_step"},
+    "automaton": {"rule": CA_RULE, "cells": CA_CELLS, "t": CA_T},
+    "sleep_more": {"inputs": EVAL_SAMPLES, "evalseed": EVAL_SEED, "depths": EVAL_DEPTHS},
 }
 URL_READ = "_url_read"            # session flag: the URL has been read (once, on the session's first run)
 URL_MESSAGES = "_url_messages"    # what was wrong with the link, shown once
@@ -82,6 +84,7 @@ UPLOAD_PREFIX = "⬆ "
 
 MAX_SEED = 2**31 - 1
 PASS_CHOICES = [1, 2, 3, 4, 6, 8]
+EVAL_SAMPLE_CHOICES = [25, 50, 100, 200, 500, 1000]   # held-out inputs per depth on the Sleep-more page
 SPEEDS = {"slow": 1.0, "normal": 0.5, "fast": 0.25}      # seconds per step while playing
 DEFAULT_CELLS = (0, 0, 0, 1, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 0, 1)
 
@@ -125,14 +128,37 @@ def _one_of(choices: dict):
     return parse
 
 
+def _cells(text: str) -> tuple:
+    """`cells=0001001101111101`: the automaton page's initial row, 16 cells of 0/1."""
+    if len(text) != len(DEFAULT_CELLS) or set(text) - {"0", "1"}:
+        raise ValueError
+    return tuple(int(c) for c in text)
+
+
+_cells.accepted = f"{len(DEFAULT_CELLS)} digits 0/1"
+
+
+def _depth_range(text: str) -> tuple:
+    """`depths=7-8` (or `depths=8`): the Sleep-more page's pooled depths."""
+    lo, _, hi = text.partition("-")
+    lo, hi = int(lo), int(hi or lo)
+    if not 1 <= lo <= hi <= 64:
+        raise ValueError
+    return (lo, hi)
+
+
+_depth_range.accepted = "a depth range like 7-8"
 GUIDE_PARTS = {"sleep": "What is sleep?", "glossary": "Glossary", "classroom": "Classroom"}   # link word -> part
 URL_PARSERS = {
     "n": _one_of({str(n): n for n in PASS_CHOICES}), "seed": _int_in(0, MAX_SEED), "t": _int_in(1, 64),
     "depth": _int_in(1, 64), "step": _int_in(1, 100_000, offset=1), "part": _one_of(GUIDE_PARTS),
     "lesson": _int_in(1, 100, offset=1), "block": _int_in(0, 63), "window": _int_in(0, 10_000),
     "token": _int_in(0, 10_000), "pass": _int_in(1, 64), "states": _int_in(1, 1024),
+    "rule": _int_in(0, 255), "cells": _cells, "inputs": _one_of({str(n): n for n in EVAL_SAMPLE_CHOICES}),
+    "evalseed": _int_in(0, 10_000), "depths": _depth_range,
 }
 URL_WRITERS = {"step": lambda i: int(i) + 1, "lesson": lambda i: int(i) + 1,
+               "cells": lambda c: "".join(map(str, c)), "depths": lambda d: f"{d[0]}-{d[1]}",
                "part": lambda p: next((k for k, v in GUIDE_PARTS.items() if v == p), "sleep")}
 
 

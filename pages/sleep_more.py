@@ -16,7 +16,7 @@ lab.ensure_shell()   # a deep link as a fresh server's first request: run inside
 
 ss = st.session_state
 TEST_TIME_N = (1, 2, 4, 8)
-SAMPLE_CHOICES = [25, 50, 100, 200, 500, 1000]
+SAMPLE_CHOICES = lab.EVAL_SAMPLE_CHOICES
 BASELINE_STYLE = {"evicted": ("attention, cache evicted", "#6B7280", "dash"),
                   "kept": ("attention, cache kept", "#111111", "dot")}
 

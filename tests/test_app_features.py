@@ -242,3 +242,31 @@ def test_a_model_at_chance_is_flagged_first(page):
     ok = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     ok.switch_page(f"pages/{page}.py").run()
     assert not any("NOT learned" in w.value for w in ok.warning)
+
+
+def test_automaton_and_sleep_more_links_round_trip():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in {"rule": "30", "cells": "1000000000000001", "t": "5"}.items():
+        at.query_params[k] = v
+    at.switch_page("pages/automaton.py").run()
+    no_exception(at)
+    assert (at.session_state["ca_rule"], at.session_state["ca_t"]) == (30, 5)
+    assert tuple(at.session_state["ca_cells"]) == (1,) + (0,) * 14 + (1,)
+    at.button(key="ca_cell_1").click().run()                               # flip a cell: the link follows
+    assert params(at)["cells"] == "1100000000000001" and params(at)["rule"] == "30"
+    sm = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in {"inputs": "25", "evalseed": "3", "depths": "5-6"}.items():
+        sm.query_params[k] = v
+    sm.switch_page("pages/sleep_more.py").run()
+    no_exception(sm)
+    ss = sm.session_state
+    assert (ss["eval_samples"], ss["eval_seed"], tuple(ss["eval_depths"])) == (25, 3, (5, 6))
+    assert params(sm)["depths"] == "5-6"
+    bad = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in {"cells": "10x", "rule": "300", "inputs": "7", "depths": "9-3"}.items():
+        bad.query_params[k] = v
+    bad.switch_page("pages/automaton.py").run()
+    no_exception(bad)
+    warned = " ".join(w.value for w in bad.sidebar.warning)
+    assert "cells='10x' is not 16 digits 0/1" in warned and "rule='300' is not a whole number 0..255" in warned
+    assert "'inputs'" in warned                                            # not a parameter of this page
