@@ -215,7 +215,10 @@ def write_url(page: str | None = None) -> None:
         v = st.session_state.get(key)
         if v is None or (name == "ckpt" and str(v).startswith(UPLOAD_PREFIX)):
             continue                   # an upload lives in this session only: a link cannot carry it
-        current[name] = str(URL_WRITERS.get(name, lambda x: x)(v))
+        try:
+            current[name] = str(URL_WRITERS.get(name, lambda x: x)(v))
+        except (TypeError, ValueError, IndexError):
+            continue                   # a value the page has not validated yet; the next write has it
     if {k: st.query_params.get(k) for k in st.query_params.keys()} != current:
         st.query_params.from_dict(current)
 
