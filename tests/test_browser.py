@@ -186,6 +186,15 @@ def test_export_html_snapshot_is_self_contained(browser_page, app_url, tmp_path)
     assert "Fast weights S, block 1" in html and "window 1, wake token 1 of 17" in html
     import re
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html)
+    page.keyboard.press("Escape")                                          # close the Export menu
+    expect(page.get_by_role("button", name="HTML snapshot of this view")).to_be_hidden()
+    chart = page.locator(".st-key-tl_S_1 .js-plotly-plot")                  # PNG of one figure: its camera
+    chart.hover()
+    with page.expect_download() as png:
+        chart.get_by_role("button", name="Download plot as a PNG").click()
+    png_path = tmp_path / png.value.suggested_filename
+    png.value.save_as(png_path)
+    assert png_path.name == "sleeplab-tl_S_1.png" and png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     snap = page.context.new_page()
     snap.goto(path.as_uri())
     expect(snap.locator(".js-plotly-plot").first).to_be_visible()
