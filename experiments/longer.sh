@@ -6,7 +6,8 @@
 #   bash experiments/longer.sh rule110-n4 4 0        # NAME PASSES SEED (one run, ~40-90 min on one core)
 #
 # As run for docs/results.md (two queues side by side, 1 thread each, on this project's 2-core machine):
-#   rule110-n4 4 0, rule110-n4-seed1 4 1   |   rule110-n1 1 0, rule110-n1-seed1 1 1, rule110-n2 2 0
+#   rule110-n4 4 0, rule110-n4-seed1 4 1   |   rule110-n1 1 0, rule110-n1-seed1 1 1
+# (N=2 was planned too and dropped for time: the 2-core machine could not fit it in the session)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=$1; passes=$2; seed=$3
