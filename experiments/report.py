@@ -292,7 +292,12 @@ def longer_section() -> list[str]:
         out += ["", f"At t=8 after 6,000 steps: N=4 {', '.join(f'{a:.3f}' for a in a4)} against N=1 "
                 f"{', '.join(f'{a:.3f}' for a in a1)}, a gain of {100 * (min(a4) - max(a1)):+.1f} to "
                 f"{100 * (max(a4) - min(a1)):+.1f} points across seed pairs (mean "
-                f"{100 * (sum(a4) / len(a4) - sum(a1) / len(a1)):+.1f})."]
+                f"{100 * (sum(a4) / len(a4) - sum(a1) / len(a1)):+.1f}). N=1 improves with the extra steps as well and "
+                f"stays above chance ({n1[0]['held_out']['per_depth']['8']['chance']:.3f}), so the issue's aim (N=1 near "
+                "chance, N=4 at least 20 points above) is "
+                + ("met." if min(a4) - max(a1) >= 0.2 and max(a1) - n1[0]["held_out"]["per_depth"]["8"]["chance"] < 0.05
+                   else "still **not met**; the gap grows with training. N=2 and the baselines were not continued "
+                        "(no time left on the 2-core machine), so these runs are not shipped.")]
     return out + [""]
 
 
