@@ -173,7 +173,7 @@ def main() -> None:
     depths = list(task.depths)
     ex = lab.Exporter("Sleep more, think deeper")
 
-    c1, c2, c3, c4 = st.columns([2, 1, 2, 0.6], vertical_alignment="bottom")
+    c1, c2, c3, c4 = st.columns([2, 1, 2, 1], vertical_alignment="bottom")
     samples = c1.select_slider("Inputs per depth", SAMPLE_CHOICES, key=lab.EVAL_SAMPLES, persist_state="session",
                                help=f"Fresh held-out inputs per depth t ({len(depths)} depths). More inputs: narrower "
                                     "bands, slower first measurement (then cached).")
