@@ -310,7 +310,7 @@ def write_report() -> None:
     main = [(n, load(n)) for n in ("rule110-n1", "rule110-n1-seed1", "rule110-n2", "rule110-n2-seed1", "rule110-n4",
                                    "rule110-n4-seed1", "rule110-attn-evicted", "rule110-attn-kept")]
     main = [(n, r) for n, r in main if r]
-    mix = [(f"rule110-nmix", load("rule110-nmix", p)) for p in (1, 2, 4, 8)]
+    mix = [("rule110-nmix", load("rule110-nmix", p)) for p in (1, 2, 4, 8)]
     mix = [(n, r) for n, r in mix if r]
     override = [("rule110-n4", load("rule110-n4", p)) for p in (1, 2, None, 8)]
     override = [(n, r) for n, r in override if r]

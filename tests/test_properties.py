@@ -8,14 +8,12 @@ the offending field -- never another exception, never a traceback from a CLI.
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
-import math
 from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sleepcore import evaluate, train
