@@ -1,6 +1,8 @@
 """Accuracy by depth with confidence intervals and chance levels; `python -m sleepcore.evaluate`.
 
-Accuracy is exact-match per sample: every answer token of the sample right. Evaluation samples are
+Accuracy is exact-match per sample: every answer token of the sample right. Where a sample has several
+answers (k-hop with several queries), `answer_accuracy` also gives the share of single answers right.
+Evaluation samples are
 drawn from a seed namespace that training never uses (`EVAL_SEED_OFFSET`), so the same seed gives
 the same evaluation set to every model, and no evaluation sample is a training batch. For tasks with
 a held-out input set (the automaton), `held_out` reports accuracy on inputs never trained on.
@@ -40,33 +42,53 @@ def wilson(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 @torch.no_grad()
-def predict(model: SleepingHybrid, tokens: torch.Tensor, targets: torch.Tensor, passes: int | None = None,
-            batch_size: int = 500) -> torch.Tensor:
-    """Exact-match correctness per sample, (B,) bool."""
-    out = []
+def predict_answers(model: SleepingHybrid, tokens: torch.Tensor, targets: torch.Tensor, passes: int | None = None,
+                    batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per sample: (answers right, answers asked), both (B,) long."""
+    right_n, asked = [], []
     for i in range(0, tokens.shape[0], batch_size):
         dev = model.head.weight.device
         tok, tgt = tokens[i:i + batch_size].to(dev), targets[i:i + batch_size].to(dev)
         logits = model(tok, tgt, passes=passes).logits
         mask = tgt != IGNORE
-        right = (logits.argmax(-1) == tgt) | ~mask
-        out.append(right.all(-1).cpu())
-    return torch.cat(out)
+        right_n.append(((logits.argmax(-1) == tgt) & mask).sum(-1).cpu())
+        asked.append(mask.sum(-1).cpu())
+    return torch.cat(right_n), torch.cat(asked)
 
 
-def summarise(correct: torch.Tensor, depth: torch.Tensor, chance: dict[int, float]) -> dict[str, Any]:
+def predict(model: SleepingHybrid, tokens: torch.Tensor, targets: torch.Tensor, passes: int | None = None,
+            batch_size: int = 500) -> torch.Tensor:
+    """Exact-match correctness per sample, (B,) bool."""
+    right_n, asked = predict_answers(model, tokens, targets, passes, batch_size)
+    return right_n == asked
+
+
+def summarise(correct: torch.Tensor, depth: torch.Tensor, chance: dict[int, float],
+              answers: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, Any]:
+    """Exact-match accuracy overall and per depth; with `answers` = (right, asked) per sample and more than
+    one answer in some sample, also `answer_accuracy` (share of single answers right) with its interval."""
     n = int(correct.numel())
     k = int(correct.sum())
+    multi = answers is not None and int(answers[1].max()) > 1
+
+    def per_answer(sel: torch.Tensor) -> dict[str, Any]:
+        r, a = int(answers[0][sel].sum()), int(answers[1][sel].sum())
+        return {"answer_accuracy": r / max(1, a), "answer_ci95": list(wilson(r, a)), "answers": a}
     per_depth = {}
     for d in sorted(set(depth.tolist())):
         sel = depth == d
         c, m = int(correct[sel].sum()), int(sel.sum())
         lo, hi = wilson(c, m)
         per_depth[str(d)] = {"accuracy": c / m, "ci95": [lo, hi], "count": m, "chance": chance.get(d)}
+        if multi:
+            per_depth[str(d)].update(per_answer(sel))
     lo, hi = wilson(k, n)
     weights = {d: int((depth == d).sum()) for d in chance}
     overall_chance = sum(chance[d] * weights[d] for d in chance) / max(1, sum(weights.values()))
-    return {"accuracy": k / n, "ci95": [lo, hi], "per_depth": per_depth, "chance": overall_chance, "samples": n}
+    out = {"accuracy": k / n, "ci95": [lo, hi], "per_depth": per_depth, "chance": overall_chance, "samples": n}
+    if multi:
+        out.update(per_answer(torch.ones_like(correct, dtype=torch.bool)))
+    return out
 
 
 def _draw(task: Task, samples: int, seed: int, split: str, per_depth: bool):
@@ -77,12 +99,13 @@ def _draw(task: Task, samples: int, seed: int, split: str, per_depth: bool):
 
 
 def _score(model, task, batches, passes, batch_size) -> dict[str, Any]:
-    correct = torch.cat([predict(model, b.tokens, b.targets, passes, batch_size) for b in batches])
+    per = [predict_answers(model, b.tokens, b.targets, passes, batch_size) for b in batches]
+    right_n, asked = torch.cat([r for r, _ in per]), torch.cat([a for _, a in per])
     depth = torch.cat([b.depth for b in batches])
     chance: dict[int, float] = {}
     for b in batches:
         chance.update(task.chance(b))
-    return summarise(correct, depth, chance)
+    return summarise(right_n == asked, depth, chance, (right_n, asked))
 
 
 def evaluate_model(model: SleepingHybrid, task: Task, samples: int = 2000, seed: int = 0,
@@ -152,10 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         def show(r, label):
             print(f"{label}: accuracy {r['accuracy']:.3f} [{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]  "
-                  f"chance {r['chance']:.3f}  (n={r['samples']})")
+                  f"chance {r['chance']:.3f}  (n={r['samples']})"
+                  + (f"  single answers right {r['answer_accuracy']:.3f}" if "answer_accuracy" in r else ""))
             for d, v in r["per_depth"].items():
                 print(f"   depth {d:>3}: {v['accuracy']:.3f} [{v['ci95'][0]:.3f}, {v['ci95'][1]:.3f}] "
-                      f"chance {v['chance']:.3f} n={v['count']}")
+                      f"chance {v['chance']:.3f} n={v['count']}"
+                      + (f"  single answers right {v['answer_accuracy']:.3f}" if "answer_accuracy" in v else ""))
         show(res, f"fresh samples, N={res['passes']}")
         if "held_out" in res:
             show(res["held_out"], "held-out inputs")

@@ -241,3 +241,41 @@ def test_evaluation_draws_never_coincide_with_training_batches(monkeypatch):
             batch = task.sample(64, seed=train_seed * 1_000_003 + step, split="train")
             assert not torch.equal(batch.tokens[:64], evals[0].tokens[:64])
             assert eval_rows.isdisjoint(tuple(r) for r in batch.tokens.tolist())
+
+
+# ------------------------------------------------------------------------------ several answers per sample
+def test_summarise_counts_single_answers_when_a_sample_has_several():
+    from sleepcore.evaluate import summarise
+    correct = torch.tensor([True, False, False])
+    depth = torch.tensor([1, 1, 2])
+    answers = (torch.tensor([3, 2, 0]), torch.tensor([3, 3, 3]))
+    r = summarise(correct, depth, {1: 0.1, 2: 0.1}, answers)
+    assert r["accuracy"] == pytest.approx(1 / 3)
+    assert r["answer_accuracy"] == pytest.approx(5 / 9) and r["answers"] == 9
+    assert r["per_depth"]["1"]["answer_accuracy"] == pytest.approx(5 / 6)
+    assert r["per_depth"]["2"]["answer_accuracy"] == 0.0
+    assert r["per_depth"]["1"]["answer_ci95"] == pytest.approx(list(wilson(5, 6)))
+    # one answer per sample: nothing extra (exact match already is the share of answers right)
+    single = summarise(correct, depth, {1: 0.1, 2: 0.1}, (correct.long(), torch.ones(3, dtype=torch.long)))
+    assert "answer_accuracy" not in single and "answer_accuracy" not in single["per_depth"]["1"]
+
+
+def test_khop_with_several_queries_reports_single_answers_that_match_the_model():
+    from sleepcore.evaluate import predict_answers
+    task = make_task("khop", nodes=[4, 5], max_nodes=6, window=12, queries=3, max_hops=2)
+    torch.manual_seed(0)
+    m = SleepingHybrid(ModelConfig(vocab_size=task.vocab_size, d_model=16, n_heads=1, head_dim=8, layers="AF",
+                                   max_window=task.window), SleepConfig(window=task.window, passes=2))
+    r = evaluate_model(m, task, 40, per_depth=True)
+    for d, v in r["per_depth"].items():
+        assert v["answers"] == 3 * v["count"]
+        assert v["accuracy"] <= v["answer_accuracy"] <= 1
+    # recompute depth 1 by hand: the same batch evaluate_model drew
+    b = task.sample(40, seed=EVAL_SEED_OFFSET + 7919, split="any", depth=1)
+    with torch.no_grad():
+        logits = m.eval()(b.tokens, b.targets).logits
+    mask = b.targets != -100
+    right = int(((logits.argmax(-1) == b.targets) & mask).sum())
+    assert r["per_depth"]["1"]["answer_accuracy"] == pytest.approx(right / int(mask.sum()))
+    rn, asked = predict_answers(m, b.tokens, b.targets)
+    assert int(rn.sum()) == right and bool((asked == 3).all())
