@@ -72,7 +72,7 @@ PAGE_URL_PARAMS: dict[str, dict[str, str]] = {
     "probe": {"t": "probe_depth", "block": "probe_layer", "window": "probe_window", "token": "probe_token",
               "pass": "probe_pass"},
     "amnesia": {"t": "amn_t", "states": "amn_samples"},
-    "tasks": {"depth": "tk_depth", "step": "tk_step"},
+    "tasks": {"depth": "tk_depth", "question": "tk_query", "step": "tk_step"},
     "automaton": {"rule": CA_RULE, "cells": CA_CELLS, "t": CA_T},
     "sleep_more": {"inputs": EVAL_SAMPLES, "evalseed": EVAL_SEED, "depths": EVAL_DEPTHS},
 }
@@ -152,12 +152,12 @@ GUIDE_PARTS = {"sleep": "What is sleep?", "glossary": "Glossary", "classroom": "
 URL_PARSERS = {
     "n": _one_of({str(n): n for n in PASS_CHOICES}), "seed": _int_in(0, MAX_SEED), "t": _int_in(1, 64),
     "depth": _int_in(1, 64), "step": _int_in(1, 100_000, offset=1), "part": _one_of(GUIDE_PARTS),
-    "lesson": _int_in(1, 100, offset=1), "block": _int_in(0, 63), "window": _int_in(0, 10_000),
+    "lesson": _int_in(1, 100, offset=1), "question": _int_in(1, 100, offset=1), "block": _int_in(0, 63), "window": _int_in(0, 10_000),
     "token": _int_in(0, 10_000), "pass": _int_in(1, 64), "states": _int_in(1, 1024),
     "rule": _int_in(0, 255), "cells": _cells, "inputs": _one_of({str(n): n for n in EVAL_SAMPLE_CHOICES}),
     "evalseed": _int_in(0, 10_000), "depths": _depth_range,
 }
-URL_WRITERS = {"step": lambda i: int(i) + 1, "lesson": lambda i: int(i) + 1,
+URL_WRITERS = {"step": lambda i: int(i) + 1, "lesson": lambda i: int(i) + 1, "question": lambda i: int(i) + 1,
                "cells": lambda c: "".join(map(str, c)), "depths": lambda d: f"{d[0]}-{d[1]}",
                "part": lambda p: next((k for k, v in GUIDE_PARTS.items() if v == p), "sleep")}
 

@@ -20,6 +20,7 @@ ss = st.session_state
 
 # ---------------------------------------------------------------------------- session-state keys
 DEPTH = "tk_depth"          # k (hops) or number of operations of the sample
+QUERY = "tk_query"          # which of the sample's questions is shown (k-hop with several queries)
 STEP = "tk_step"            # scrubber position (index into Timeline.steps)
 STEP_OBJ = "tk_step_obj"    # the Step shown last (to keep the place when N or the sample changes)
 TL_KEY = "tk_tl_key"        # identity of the timeline shown last
@@ -111,15 +112,20 @@ def _jump_from_ribbon() -> None:
         ss[STEP] = int(points[0]["x"])
 
 
-def question_step(tl: Timeline) -> int:
-    """The step at which the model answers (the query token of the prediction window)."""
-    return tl.predictions[0].step if tl.predictions else len(tl) - 1
+def query_index(tl: Timeline) -> int:
+    """The question shown: 0, or the one picked when the sample asks several."""
+    return max(0, min(len(tl.predictions) - 1, int(ss.get(QUERY) or 0)))
+
+
+def question_step(tl: Timeline, q: int = 0) -> int:
+    """The step at which the model answers question q (its query token in the prediction window)."""
+    return tl.predictions[q].step if len(tl.predictions) > q else len(tl) - 1
 
 
 def controls(tl: Timeline):
     """Buttons and scrubber; returns the slot for the Export menu (at the end of the button row)."""
     last, i = len(tl) - 1, ss[STEP]
-    question = question_step(tl)
+    question = question_step(tl, query_index(tl))
     nxt = next((s.index for s in tl.steps[i + 1:] if s.kind == EVICT), None)
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
     row.button("Start", icon=":material/first_page:", on_click=_go, args=(0,), key="tk_first", disabled=i == 0,
@@ -147,19 +153,21 @@ def status_html(tl: Timeline, i: int) -> str:
             f'<span style="color:#888;font-size:0.85rem;margin-left:10px">step {i + 1} of {len(tl)}</span></div>')
 
 
-def question_text(task, info: dict) -> str:
+def question_text(task, info: dict, q: int = 0) -> str:
     if task.name == "khop":
-        start, k, _ = info["queries"][0]
+        start, k, _ = info["queries"][q]
         return f"where do you land {k} hop{'s' * (k > 1)} after {start}?"
     return f"what is {info['query']}? (values are mod {task.modulus})"
 
 
-def prediction_html(tl: Timeline, i: int, task, at_chance: bool = False) -> str:
+def prediction_html(tl: Timeline, i: int, task, at_chance: bool = False, q: int = 0) -> str:
     box = ('<div style="border:1px solid {b};border-left:6px solid {b};border-radius:8px;padding:8px 12px;'
            'background:{bg};font-size:0.95rem;line-height:1.45">{body}</div>')
-    question = escape(question_text(task, tl.info), quote=False)
-    done = tl.predictions_until(i)
-    truth = ", ".join(escape(p.target, quote=False) for p in tl.predictions)
+    question = escape(question_text(task, tl.info, q), quote=False)
+    if len(tl.predictions) > 1:
+        question = f"(question {q + 1} of {len(tl.predictions)}) " + question
+    done = [p for p in tl.predictions_until(i) if p.step == tl.predictions[q].step] if tl.predictions else []
+    truth = escape(tl.predictions[q].target, quote=False) if tl.predictions else ""
     if not done:
         body = (f"<b>The question:</b> {question}<br>It is asked after every fact's window was evicted: only S is "
                 f"left. True answer: <b>{truth}</b>. Step to the question to see what the model says.")
@@ -178,10 +186,10 @@ def prediction_html(tl: Timeline, i: int, task, at_chance: bool = False) -> str:
 STATE_CODES = {vt.UNREAD: 0, vt.IN_CACHE: 1, vt.ONLY_S: 2}
 
 
-def khop_panel(tl: Timeline, i: int, task, states: list[str], ex: lab.Exporter) -> None:
+def khop_panel(tl: Timeline, i: int, task, states: list[str], ex: lab.Exporter, q: int = 0) -> None:
     edges = vt.khop_edges(tl.tokens, task.window, task.consolidation_windows)
-    done = tl.predictions_until(i)
-    fig = vt.khop_figure(tl.info, edges, states, done[0] if done else None)
+    answered = tl.predictions[q] if len(tl.predictions) > q and tl.predictions[q].step <= i else None
+    fig = vt.khop_figure(tl.info, edges, states, answered, query=q)
     node = {n: j for j, n in enumerate(task.vocab)}
     lab.chart(fig, key="tk_graph", export=ex, title="The cycle, its edges by window, and the query path",
               data={"edges_src_dst_window_state": np.array(
@@ -192,16 +200,17 @@ def khop_panel(tl: Timeline, i: int, task, states: list[str], ex: lab.Exporter) 
                "shuffled; the picture puts them back in order.")
 
 
-def khop_needs(tl: Timeline, task) -> None:
-    path = vt.khop_path(tl.info)
+def khop_needs(tl: Timeline, task, q: int = 0) -> None:
+    path = vt.khop_path(tl.info, q)
     edges = {(e.src, e.dst): e for e in vt.khop_edges(tl.tokens, task.window, task.consolidation_windows)}
     st.markdown("### What the answer needs")
     rows = [f"| {h} | {a} → {b} | window {edges[(a, b)].window + 1} |" for h, (a, b) in
             enumerate(zip(path, path[1:]), start=1)]
     st.markdown("| hop | edge | stated in |\n|---|---|---|\n" + "\n".join(rows))
-    st.caption(f"{len(path) - 1} edge{'s' * (len(path) > 2)} to chain, from {len(edges)} stated in "
-               f"{task.consolidation_windows} windows of {task.window} tokens. Every window is evicted before the "
-               "question comes, and the model cannot know in advance which start node and k will be asked.")
+    windows = f"{task.consolidation_windows} window{'s' * (task.consolidation_windows > 1)}"
+    st.caption(f"{len(path) - 1} edge{'s' * (len(path) > 2)} to chain, from {len(edges)} stated in {windows} of "
+               f"{task.window} tokens. The facts are evicted before the question comes, and the model cannot know in "
+               "advance which start node and k will be asked.")
 
 
 def arith_panel(tl: Timeline, i: int, task, states: list[str], ex: lab.Exporter) -> None:
@@ -243,6 +252,32 @@ def state_panel(tl: Timeline, i: int, ex: lab.Exporter) -> None:
                 icon=":material/memory:")
 
 
+def _pick_question() -> None:
+    """Jump to the picked question's answer (the step where the model gives it)."""
+    tl = ss.get("_tk_tl")
+    if tl is not None:
+        ss[STEP] = question_step(tl, query_index(tl))
+
+
+def question_picker(tl: Timeline) -> None:
+    """When the sample asks several questions (k-hop with Q queries), pick the one to follow."""
+    n = len(tl.predictions)
+    if n <= 1:
+        ss[QUERY] = 0
+        return
+    if ss.get(QUERY) not in range(n):
+        ss[QUERY] = 0
+    ss["_tk_tl"] = tl
+    marks = []
+    for j, p in enumerate(tl.predictions):
+        start, k, _ = tl.info["queries"][j]
+        marks.append(f"{j + 1}: {k} hop{'s' * (k > 1)} from {start}")
+    st.segmented_control(f"This sample asks {n} questions after the facts were evicted; follow one",
+                         list(range(n)), key=QUERY, format_func=lambda j: marks[j], on_change=_pick_question,
+                         required=True, help="Each question has its own start node; the picture, the path and the "
+                                             "answer box follow the one picked. All are answered from S.")
+
+
 def show(tl: Timeline, task, at_chance: bool) -> None:
     """The stepper and the synced panels, in a fragment: a step redraws only them."""
 
@@ -256,13 +291,14 @@ def show(tl: Timeline, task, at_chance: bool) -> None:
         ex.note(f"Step {i + 1} of {len(tl)}: {tl.caption(i)}")
         left, right = st.columns([3, 2], gap="medium", vertical_alignment="center")
         left.markdown(status_html(tl, i), unsafe_allow_html=True)
-        right.markdown(prediction_html(tl, i, task, at_chance), unsafe_allow_html=True)
+        q = query_index(tl)
+        right.markdown(prediction_html(tl, i, task, at_chance, q), unsafe_allow_html=True)
         if task.name == "khop":        # a square picture: the graph beside what it needs and S
             pic, side = st.columns([3, 2], gap="medium")
             with pic:
-                khop_panel(tl, i, task, states, ex)
+                khop_panel(tl, i, task, states, ex, q)
             with side:
-                khop_needs(tl, task)
+                khop_needs(tl, task, q)
                 state_panel(tl, i, ex)
         else:                          # a wide picture: the chips across, the operations and S below
             arith_panel(tl, i, task, states, ex)
@@ -315,12 +351,13 @@ def main() -> None:
         if old is not None and same_model:
             ss[STEP] = tl.closest_step(old)
         elif ss.get(TL_KEY) is not None or ss.get(STEP) is None:
-            ss[STEP] = question_step(tl)
+            ss[STEP] = question_step(tl, query_index(tl))
         ss[TL_KEY] = key
     ss[STEP] = max(0, min(len(tl) - 1, int(ss.get(STEP) or 0)))
     warning = lab.passes_warning(entry, passes)
     if warning:
         st.caption(f"⚠ {warning}")
+    question_picker(tl)
     show(tl, task, at_chance)
 
 

@@ -148,3 +148,31 @@ def test_only_rule110_checkpoints_explains_how_to_get_a_task_model(tmp_path):
     no_exception(at)
     assert any("no checkpoint here was trained on k-hop" in i.value and "--task khop" in i.value for i in at.info)
     assert not [b for b in at.button if str(b.key).startswith("tk_")]
+
+
+def test_a_sample_with_several_questions_lets_you_follow_each(tmp_path):
+    from sleepcore.checkpoint import save_checkpoint
+    from sleepcore.config import ModelConfig, SleepConfig
+    from sleepcore.model import SleepingHybrid
+    task = task_from_config({"name": "khop", "nodes": [6, 8], "max_nodes": 8, "window": 16, "queries": 5,
+                             "max_hops": 4})
+    model = SleepingHybrid(ModelConfig(vocab_size=task.vocab_size, d_model=16, n_heads=1, head_dim=8, layers="AF",
+                                       max_window=task.window), SleepConfig(window=task.window, passes=2))
+    save_checkpoint(tmp_path / "khop-q5", model, task=task.config())
+    at = page(ckpt_dir=str(tmp_path), ckpt="khop-q5", passes=2, seed=3, tk_depth=2)
+    no_exception(at)
+    queries = task.sample(1, seed=3, split="any", depth=2).raw[0]["queries"]
+    picker = at.get_by_key("tk_query")
+    assert picker is not None and at.session_state["tk_query"] == 0
+    assert f"(question 1 of 5) where do you land 2 hops after {queries[0][0]}?" in markdown(at)
+    first = at.session_state["tk_step"]
+    assert at.session_state["tk_step_obj"].kind == "wake"
+    at.button_group(key="tk_query").set_value(3).run()                  # follow question 4
+    no_exception(at)
+    assert f"(question 4 of 5) where do you land 2 hops after {queries[3][0]}?" in markdown(at)
+    # the stepper jumped to the step that answers question 4 (three query tokens after the first)
+    assert at.session_state["tk_step"] == first + 9
+    assert f"from <b>{queries[3][0]}</b>, 2 hops → <b>{queries[3][2]}</b>" in \
+        spec(at, "tk_graph")["layout"]["title"]["text"].lower()
+    rows = [r for r in markdown(at).splitlines() if r.startswith("| 1 |")]
+    assert rows and rows[0].startswith(f"| 1 | {queries[3][0]} →")          # the hop table follows question 4
