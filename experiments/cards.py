@@ -33,6 +33,18 @@ LAUNCHED = {"rule110-n2-seed1": [
     "--eval-samples 1000 --ckpt-every 250 --task rule110 --task-param width=16 --task-param steps=[1,8] --layers AF "
     "--passes 2 --seed 1 --threads 1 --device cpu --no-progress\"",
     "python -m sleepcore.train $C --steps 2100 && python -m sleepcore.train $C --steps 3600"]}
+for _name, _extra in (("attn-kept", " --eviction none"), ("attn-evicted", "")):
+    LAUNCHED[f"rule110-{_name}-seed1"] = [
+        f"C=\"--out runs_cpu/rule110-t8-{_name}-seed1 --d-model 64 --n-heads 2 --head-dim 32 --batch-size 512 "
+        "--eval-every 250 --eval-samples 1000 --ckpt-every 250 --task rule110 --task-param width=16 --task-param "
+        f"steps=[1,8] --layers AA --passes 1 --seed 1 --threads 1 --device cpu --no-progress{_extra}\"",
+        "python -m sleepcore.train $C --steps 2100 && python -m sleepcore.train $C --steps 3600"]
+# The continuation from 3,600 to 6,000 steps (CPU, experiments/longer.sh): name -> its arguments
+CONTINUED = {"rule110-n1": "1 0", "rule110-n1-seed1": "1 1", "rule110-n2": "2 0", "rule110-n2-seed1": "2 1",
+             "rule110-n4": "4 0", "rule110-n4-seed1": "4 1", "rule110-nmix": "1 0 --passes 1 2 4",
+             "rule110-attn-evicted": "1 0 --layers AA", "rule110-attn-kept": "1 0 --layers AA --eviction none",
+             "rule110-attn-evicted-seed1": "1 1 --layers AA",
+             "rule110-attn-kept-seed1": "1 1 --layers AA --eviction none"}
 CPU = "this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), two runs side by side, 1 thread each"
 # name -> (sweep spec, run name in the spec, where it trained)
 PROVENANCE = {
@@ -45,6 +57,8 @@ PROVENANCE = {
     "rule110-nmix": ("experiments/sweep_deep.json", "rule110-t8-nmix", GPU),
     "rule110-attn-evicted": ("experiments/sweep_deep.json", "rule110-t8-attn-evicted", CPU),
     "rule110-attn-kept": ("experiments/sweep_deep.json", "rule110-t8-attn-kept", CPU),
+    "rule110-attn-evicted-seed1": ("experiments/sweep_deep.json", "rule110-t8-attn-evicted-seed1", CPU),
+    "rule110-attn-kept-seed1": ("experiments/sweep_deep.json", "rule110-t8-attn-kept-seed1", CPU),
 }
 DESCRIPTION = {
     "rule110-n1": "the no-sleep hybrid (N=1: one online pass per window, then eviction)",
@@ -56,23 +70,16 @@ DESCRIPTION = {
     "rule110-nmix": "one sleeping hybrid trained with N drawn from {1, 2, 4} per batch, meant to run at any of them",
     "rule110-attn-evicted": "attention-only transformer of the same width, KV cache evicted every window (nothing can cross)",
     "rule110-attn-kept": "attention-only transformer of the same width with its cache kept (an upper bound that is not memory-bounded)",
+    "rule110-attn-evicted-seed1": "second seed of the attention-only transformer with its KV cache evicted every window",
+    "rule110-attn-kept-seed1": "second seed of the attention-only transformer with its cache kept",
 }
 
 
-# The k-hop and arithmetic checkpoints: shipped although they did not learn their task, so the explorer can
-# show how those problems are laid out over windows. name -> (what it is, where it trained, the exact training
-# command from the run's log, how that run was launched). Their accuracy comes from accuracy.json in the
+# The k-hop and arithmetic checkpoints (arith-n4 ships although it did not learn its task, so the explorer can
+# show how that problem is laid out over windows). name -> (what it is, where it trained, the exact training
+# command, how that run was launched). Their accuracy comes from accuracy.json in the
 # folder, written by experiments/task_evals.py.
 TASK_CARDS = {
-    "khop-n4": (
-        "the sleeping hybrid (N=4) on the smaller k-hop task (cycles of 5..8 nodes, k in 1..4)",
-        "this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), next to other work, 1 thread",
-        "python -m sleepcore.train --out runs_cpu/khop/khop-n4 --no-progress --threads 1 --device cpu --d-model 64 "
-        "--n-heads 2 --head-dim 32 --batch-size 256 --eval-every 250 --eval-samples 1000 --ckpt-every 250 --task khop "
-        "--task-param 'nodes=[5,8]' --task-param max_nodes=8 --task-param max_hops=4 --layers AF --passes 4 --steps 2000",
-        "python experiments/sweep.py experiments/sweep_khop_small.json --runs-dir runs_cpu/khop --parallel 2 "
-        "--steps 2000     # run khop-n4 of the spec",
-    ),
     "arith-n4": (
         "the sleeping hybrid (N=4) on multi-step modular arithmetic with distractors (1..4 operations, mod 10)",
         "one NVIDIA H200 shared by the 12 runs of the first sweep, via the project's device tool",
@@ -83,13 +90,39 @@ TASK_CARDS = {
         "calibration fixed the step budget per task (arithmetic: 300 steps)",
     ),
 }
+KHOP_SPEC = "experiments/sweep_khop_q5.json"
+KHOP_WHERE = ("this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), 1 thread, next to other training "
+              "runs")
+
+
+def _khop_card(name: str, passes: int, seed: int) -> tuple[str, str, str, str]:
+    spec = json.loads((ROOT / KHOP_SPEC).read_text())
+    run = f"khop5-n{passes}" + ("-seed1" if seed else "")
+    r = next(x for x in spec["runs"] if x["name"] == run)
+    flags = spec["common"] + spec["groups"][r["group"]] + r["args"]
+    command = ("python -m sleepcore.train --out runs_cpu/khop5/" + run + " " + " ".join(
+        f"'{f}'" if any(c in f for c in "[]") else f for f in flags) + " --steps 2000 --threads 1 --device cpu")
+    what = (f"the {'no-sleep hybrid (N=1)' if passes == 1 else f'sleeping hybrid (N={passes})'} on k-hop retrieval "
+            f"with five questions per problem (cycles of 6..8 nodes, k in 1..4)" + (", second seed" if seed else ""))
+    launched = (f"python experiments/sweep.py {KHOP_SPEC} --runs-dir runs_cpu/khop5 --parallel 1 --steps 2000 "
+                f"--only {run}")
+    return what, KHOP_WHERE, command, launched
+
+
+for _n, _p, _s in (("khop-n1", 1, 0), ("khop-n2", 2, 0), ("khop-n4", 4, 0), ("khop-n1-seed1", 1, 1),
+                   ("khop-n4-seed1", 4, 1)):
+    TASK_CARDS[_n] = _khop_card(_n, _p, _s)
+
 TASK_LAYOUT = {
     "khop": lambda t, s: (
         f"k-hop retrieval on a shuffled directed cycle (`sleepcore/tasks/khop.py`): a random cycle of "
         f"{t['nodes'][0]}..{t['nodes'][1]} nodes (names drawn from {t['max_nodes']}) is stated as its edges in random "
-        f"order over {math.ceil(2 * t['nodes'][1] / t['window'])} windows of L={s['window']} tokens (two tokens per "
-        f"edge); each window is consolidated, then evicted. The prediction window asks \"k={{k}} s ?\": the node k "
-        f"hops after s, k in {t['min_hops']}..{t['max_hops']} (the depth)."),
+        f"order over {math.ceil(2 * t['nodes'][1] / t['window'])} window(s) of L={s['window']} tokens (two tokens per "
+        f"edge); each window is consolidated, then evicted. The prediction window then asks "
+        + (f"{t['queries']} questions " if t.get("queries", 1) > 1 else "")
+        + f"\"k={{k}} s ?\": the node k hops after s, k in {t['min_hops']}..{t['max_hops']} (the depth"
+        + ("; a sample's depth is its largest k, and evaluation at depth k asks every question at that k)."
+           if t.get("queries", 1) > 1 else ").")),
     "arith": lambda t, s: (
         f"Multi-step arithmetic mod {t['modulus']} (`sleepcore/tasks/arithmetic.py`): the question (\"? x\") comes "
         f"first, then {t['max_ops'] + 1 + t['distractors']} facts such as `b = a + 4`, shuffled, packed into windows of "
@@ -99,7 +132,7 @@ TASK_LAYOUT = {
 
 
 def task_card(name: str) -> str:
-    """The card of a k-hop or arithmetic checkpoint; it says first that the model did not learn its task."""
+    """The card of a k-hop or arithmetic checkpoint; it says first whether the model learned its task."""
     folder = CKPT / name
     cfg = json.loads((folder / "config.json").read_text())
     acc = json.loads((folder / "accuracy.json").read_text())
@@ -110,15 +143,22 @@ def task_card(name: str) -> str:
     n_params = sum(v.numel() for v in load_file(str(folder / "model.safetensors")).values())
     m, s, t, tr = cfg["model"], cfg["sleep"], cfg["task"], cfg["train"]
     lo, hi = acc["ci95"]
-    learned = ("**This model has NOT learned the task: its held-out accuracy is at chance** "
-               if acc["at_chance"] else "Measured accuracy: ")
+    several = "answer_accuracy" in acc
     depth = "k" if t["name"] == "khop" else "ops"
     per = acc["per_depth"]
-    lines = [f"# {name}", "",
-             learned + f"({acc['accuracy']:.3f} [{lo:.3f}, {hi:.3f}] on {acc['samples']:,} fresh problems, "
-             f"where guessing {acc['guess']['rule']} gets {acc['guess']['accuracy']:.3f} and always giving the most "
-             f"common answer gets {acc['chance']:.3f}). It ships so the explorer can show how the problem is laid out "
-             "over windows.", "",
+    numbers = (f"{acc['accuracy']:.3f} [{lo:.3f}, {hi:.3f}] of {acc['samples']:,} fresh problems"
+               + (f" with all {t.get('queries')} questions right" if several else "")
+               + f", where guessing {acc['guess']['rule']} gets {acc['guess']['accuracy']:.3f} and always giving the "
+               f"most common answer gets {acc['chance']:.3f}")
+    if several:
+        numbers += (f"; {acc['answer_accuracy']:.3f} of single answers right, where the guess gets "
+                    f"{acc['answer_guess']['accuracy']:.3f}")
+    if acc["at_chance"]:
+        top = (f"**This model has NOT learned the task: its accuracy is at chance** ({numbers}). It ships so the "
+               "explorer can show how the problem is laid out over windows.")
+    else:
+        top = f"Measured accuracy: {numbers}."
+    lines = [f"# {name}", "", top, "",
              f"{what[0].upper() + what[1:]}. Fresh problems are the held-out set here: the input space is too large "
              "to memorise, so training and evaluation draw from disjoint seeds.", "",
              "## Task", "", TASK_LAYOUT[t["name"]](t, s) + f" Task config: `{json.dumps(t)}`.", "",
@@ -131,34 +171,74 @@ def task_card(name: str) -> str:
              f"AdamW lr {tr['adam_lr']}, warmup {tr['warmup']}, cosine to {tr['min_lr_ratio']:.0%}, clip {tr['clip']}, "
              f"seed {tr['seed']}); training wall time {cfg.get('wall_seconds')} s. Command (from the run's log):", "",
              "```", command, "```", "", "Launched by:", "", "```", launched, "```", "",
+             "The folder holds `train_state.*` (optimiser state), so rerunning the command with a larger `--steps` "
+             "continues training." if (folder / "train_state.json").exists() else
              "Only `config.json`, `model.safetensors` and `log.jsonl` ship (no optimiser state).", "",
              "## Measured accuracy", "",
-             f"Exact-match accuracy on {per[next(iter(per))]['count']:,} fresh problems per depth, 95% Wilson intervals "
-             f"in brackets; written to `accuracy.json` by `python experiments/task_evals.py`, which runs exactly:", "",
+             f"Accuracy on {per[next(iter(per))]['count']:,} fresh problems per depth"
+             + (f" (every question of a problem at that k; exact match = all {t.get('queries')} answers right)"
+                if several else "") + ", 95% Wilson intervals in brackets; written to `accuracy.json` by "
+             "`python experiments/task_evals.py`, which runs exactly:", "",
              f"`{acc['command']}`", "",
              "| | N | " + " | ".join(f"{depth}={d}" for d in per) + " |", "|---|---|" + "---|" * len(per),
-             f"| accuracy | {acc['passes']} | " + " | ".join(
+             f"| exact match | {acc['passes']} | " + " | ".join(
                  f"{v['accuracy']:.3f} [{v['ci95'][0]:.2f}, {v['ci95'][1]:.2f}]" for v in per.values()) + " |",
              "| blind guess | | " + " | ".join(f"{acc['guess']['per_depth'][d]:.3f}" for d in per) + " |",
-             "| most common answer | | " + " | ".join(f"{v['chance']:.3f}" for v in per.values()) + " |", "",
-             f"Blind guess: {acc['guess']['rule']}, which uses none of the stated edges or facts. The model "
-             f"counts as at chance when its accuracy is within {acc['at_chance_margin']:.2f} of the better of the "
-             "two baselines.", ""]
+             "| most common answer | | " + " | ".join(f"{v['chance']:.3f}" for v in per.values()) + " |"]
+    if several:
+        lines += [f"| single answers right | {acc['passes']} | " + " | ".join(
+                      f"{v['answer_accuracy']:.3f} [{v['answer_ci95'][0]:.2f}, {v['answer_ci95'][1]:.2f}]"
+                      for v in per.values()) + " |",
+                  "| blind guess, one answer | | " + " | ".join(
+                      f"{acc['answer_guess']['per_depth'][d]:.3f}" for d in per) + " |"]
+    lines += ["", f"Blind guess: {acc['guess']['rule']}, which uses none of the stated edges or facts. The model "
+              f"counts as at chance when its accuracy is within {acc['at_chance_margin']:.2f} of the better of the "
+              "two baselines.", ""]
     if curve:
-        lines += ["## Training curve (1,000 fresh samples every 250 steps, from `log.jsonl`)", "",
-                  "| step | fresh |", "|---|---|"]
+        lines += ["## Training curve (1,000 fresh samples every " + str(tr.get("eval_every")) + " steps, from "
+                  "`log.jsonl`; exact match, depths mixed)", "", "| step | fresh |", "|---|---|"]
         lines += [f"| {r['step']} | {r['eval']['accuracy']:.3f} |" for r in curve]
         lines.append("")
     return "\n".join(lines)
 
 
-def train_commands(spec_path: str, run: str, out: str) -> list[str]:
+def train_commands(spec_path: str, run: str, out: str, continued: bool = False) -> list[str]:
     spec = json.loads((ROOT / spec_path).read_text())
     r = next(x for x in spec["runs"] if x["name"] == run)
     flags = spec["common"] + spec["groups"][r["group"]] + r["args"]
     base = "python -m sleepcore.train --out " + out + " " + " ".join(
         f"'{f}'" if any(c in f for c in "[]") else f for f in flags)
-    return [base + " --steps 2100", base + " --steps 3600"]
+    return [base + " --steps 2100", base + " --steps 3600"] + ([base + " --steps 6000"] if continued else [])
+
+
+def _wall_at(log: list[dict], step: int) -> float | None:
+    return next((r["wall_seconds"] for r in log if r.get("step") == step and "wall_seconds" in r), None)
+
+
+def training_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, run: str) -> list[str]:
+    """How the model was trained: where, the schedule in its three phases, wall times, the exact commands."""
+    tr, steps = cfg["train"], cfg.get("trained_steps")
+    w3600, total = _wall_at(log, 3600), cfg.get("wall_seconds")
+    continued = name in CONTINUED and steps == 6000
+    out = [f"{steps:,} steps of batch {tr['batch_size']} (Muon lr {tr['lr']} + AdamW lr {tr['adam_lr']}, warmup "
+           f"{tr['warmup']}, cosine to {tr['min_lr_ratio']:.0%}, clip {tr['clip']}, seed {tr['seed']}), in "
+           + ("three" if continued else "two") + " phases, exactly as every model of the sweep: 2,100 steps (cosine "
+           "over 2,100), then resumed with `--steps 3600` (the cosine restarts from its 2,100/3,600 point)"
+           + (", then resumed with `--steps 6000` (from its 3,600/6,000 point)." if continued else "."), "",
+           f"- Steps 0-3,600: on {where}"
+           + (f"; training wall time {w3600:,.0f} s." if w3600 else ".")]
+    if continued:
+        out.append(f"- Steps 3,600-6,000: on {CPU}; training wall time {total - w3600:,.0f} s."
+                   if w3600 and total else f"- Steps 3,600-6,000: on {CPU}.")
+    out += ["", f"Commands (sweep: `{spec}`, run `{run}`):", "", "```",
+            *train_commands(spec, run, f"runs/{run}", continued), "```", ""]
+    out += (["The first two were run as:", "", "```", *LAUNCHED[name], "```", ""] if name in LAUNCHED else
+            ["The first two were launched (with `--device`/`--threads` added per run) by:", "",
+             "```", *(SWEEP_GPU if where == GPU else SWEEP_CPU), "```", ""])
+    if continued:
+        out += ["The third, from a copy of the 3,600-step folder in `runs_cpu/ext/` (one thread, CPU), by:", "",
+                "```", f"bash experiments/longer.sh {name} {CONTINUED[name]}", "```", ""]
+    return out
 
 
 def card(name: str) -> str:
@@ -184,18 +264,8 @@ def card(name: str) -> str:
              + (f", {n_params:,} parameters" if n_params else "") + f". Sleep: window L={s['window']}, "
              f"N={s['passes']} passes, eviction `{s['eviction']}`"
              + (f"; trained with N drawn per batch from {tr['passes']}" if tr.get("passes") else "") + ".", "",
-             "## Training", "",
-             f"Trained on {where}; {cfg.get('trained_steps')} steps of batch {tr['batch_size']} "
-             f"(Muon lr {tr['lr']} + AdamW lr {tr['adam_lr']}, warmup {tr['warmup']}, cosine to "
-             f"{tr['min_lr_ratio']:.0%}, clip {tr['clip']}, seed {tr['seed']}); training wall time "
-             f"{cfg.get('wall_seconds')} s. The run went to 2,100 steps (cosine schedule over 2,100), then was "
-             f"resumed with `--steps 3600`, which restarts the cosine from its 2,100/3,600 point; every model "
-             f"of the sweep got exactly this schedule. Commands (sweep: `{spec}`, run `{run}`):", "",
-             "```", *train_commands(spec, run, f"runs/{run}"), "```", "",
-             *(["They were run as:", "", "```", *LAUNCHED[name], "```", ""] if name in LAUNCHED else
-               ["They were launched (with `--device`/`--threads` added per run) by:", "",
-                "```", *(SWEEP_GPU if where == GPU else SWEEP_CPU), "```", ""]),
-             "The folder holds `train_state.*` (optimiser state), so rerunning the command with a larger "
+             "## Training", "", *training_text(name, cfg, log, where, spec, run)]
+    lines += ["The folder holds `train_state.*` (optimiser state), so rerunning the command with a larger "
              "`--steps` and `--out` pointing at a copy of this folder continues training.", ""]
     if evals:
         lines += ["## Measured accuracy", "",

@@ -1,12 +1,15 @@
 """Measure the shipped k-hop and arithmetic checkpoints against the guesses that need no memory.
 
-    python experiments/task_evals.py            # writes checkpoints/{khop-n4,arith-n4}/accuracy.json
+    python experiments/task_evals.py            # writes checkpoints/{khop-*,arith-n4}/accuracy.json
 
 Each accuracy is exactly `python -m sleepcore.evaluate --checkpoint checkpoints/NAME --samples 1000
 --per-depth --json` (same function, same samples), plus two baselines on the same samples:
   chance  the majority answer per depth (what `evaluate` reports);
   guess   an informed blind guess: k-hop, a node of the sample's cycle other than the start
-          (1 / (n - 1) per sample, since k < n); arithmetic, a uniform value mod p (1 / p).
+          (1 / (n - 1) per answer, since k < n; (1 / (n - 1))^Q for all Q answers of a sample right);
+          arithmetic, a uniform value mod p (1 / p).
+With several answers per sample (k-hop with Q queries) the JSON also has `answer_accuracy` (the
+share of single answers right) and the guess per single answer.
 A model is `at_chance` when its accuracy is within AT_CHANCE_MARGIN of the better baseline. The
 explorer reads the JSON to say so at the top of its page; experiments/cards.py quotes it in the card.
 """
@@ -26,7 +29,7 @@ from sleepcore.checkpoint import load_checkpoint  # noqa: E402
 from sleepcore.evaluate import EVAL_SEED_OFFSET, _draw, evaluate_model  # noqa: E402
 from sleepcore.tasks import task_from_config  # noqa: E402
 
-NAMES = ["khop-n4", "arith-n4"]
+NAMES = ["khop-n1", "khop-n2", "khop-n4", "khop-n1-seed1", "khop-n4-seed1", "arith-n4"]
 SAMPLES = 1000
 AT_CHANCE_MARGIN = 0.05
 FILE = "accuracy.json"
@@ -36,10 +39,12 @@ def command(name: str) -> str:
     return f"python -m sleepcore.evaluate --checkpoint checkpoints/{name} --samples {SAMPLES} --per-depth --json"
 
 
-def guess_rate(task, batch) -> float:
-    """Accuracy of the informed blind guess on a batch (see the module docstring)."""
+def guess_rate(task, batch, per_answer: bool = False) -> float:
+    """Accuracy of the informed blind guess on a batch: all answers of a sample right, or (per_answer) one
+    answer right (see the module docstring)."""
     if task.name == "khop":
-        return sum(1 / (len(r["nodes"]) - 1) for r in batch.raw) / len(batch)
+        q = 1 if per_answer else task.queries
+        return sum((1 / (len(r["nodes"]) - 1)) ** q for r in batch.raw) / len(batch)
     if task.name == "arith":
         return 1 / task.modulus
     raise ValueError(f"no blind guess defined for task {task.name!r}")
@@ -54,6 +59,9 @@ def measure(name: str) -> dict:
     per_depth = {str(b.depth[0].item()): guess_rate(task, b) for b in batches}
     guess = sum(per_depth.values()) / len(per_depth)
     best = max(res["chance"], guess)
+    if "answer_accuracy" in res:
+        per_answer = {str(b.depth[0].item()): guess_rate(task, b, per_answer=True) for b in batches}
+        res["answer_guess"] = {"accuracy": sum(per_answer.values()) / len(per_answer), "per_depth": per_answer}
     res.update({"checkpoint": f"checkpoints/{name}", "command": command(name), "task": task.name,
                 "trained_steps": cfg.get("trained_steps"),
                 "guess": {"accuracy": guess, "per_depth": per_depth,
@@ -66,6 +74,9 @@ def measure(name: str) -> dict:
 def main() -> int:
     torch.set_num_threads(1)
     for name in NAMES:
+        if not (ROOT / "checkpoints" / name / "model.safetensors").exists():
+            print(f"[task_evals] {name}: no checkpoint, skipped", flush=True)
+            continue
         res = measure(name)
         (ROOT / "checkpoints" / name / FILE).write_text(json.dumps(res, indent=1) + "\n")
         print(f"[task_evals] {name}: accuracy {res['accuracy']:.3f}, chance {res['chance']:.3f}, "

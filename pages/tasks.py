@@ -85,9 +85,15 @@ def accuracy_note(entry) -> bool:
                    "about whether the model learned the task.")
         return False
     lo, hi = acc["ci95"]
-    nums = (f"{100 * acc['accuracy']:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}] on {acc['samples']:,} fresh problems at "
-            f"N = {acc['passes']}, where guessing {acc['guess']['rule']} gets {100 * acc['guess']['accuracy']:.1f}% and "
-            f"always giving the most common answer gets {100 * acc['chance']:.1f}%")
+    several = "answer_accuracy" in acc
+    nums = (f"{100 * acc['accuracy']:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}] of {acc['samples']:,} fresh problems "
+            + ("with every question right " if several else "") + f"at N = {acc['passes']}, where guessing "
+            f"{acc['guess']['rule']} gets {100 * acc['guess']['accuracy']:.1f}% and always giving the most common "
+            f"answer gets {100 * acc['chance']:.1f}%")
+    if several:
+        nums += (f"; {100 * acc['answer_accuracy']:.1f}% of single answers right (guessing: "
+                 f"{100 * acc['answer_guess']['accuracy']:.1f}%). By k: " + ", ".join(
+                     f"k={d} {100 * v['answer_accuracy']:.0f}%" for d, v in acc["per_depth"].items()))
     if acc.get("at_chance"):
         st.info(f"**This model has NOT learned the task**: its accuracy is at chance ({nums}). It ships so that you "
                 "can see how the problem is laid out over windows and what is evicted before the question, not "
