@@ -33,6 +33,7 @@ NAMES = ["khop-n1", "khop-n2", "khop-n4", "khop-n1-seed1", "khop-n4-seed1", "ari
 SAMPLES = 1000
 AT_CHANCE_MARGIN = 0.05
 FILE = "accuracy.json"
+CKPT_DIR = "checkpoints"    # relative to the repo (an absolute path works too)
 
 
 def command(name: str) -> str:
@@ -51,7 +52,7 @@ def guess_rate(task, batch, per_answer: bool = False) -> float:
 
 
 def measure(name: str) -> dict:
-    model, cfg = load_checkpoint(ROOT / "checkpoints" / name)
+    model, cfg = load_checkpoint(ROOT / CKPT_DIR / name)
     task = task_from_config(cfg["task"])
     res = evaluate_model(model, task, SAMPLES, seed=0, per_depth=True)
     # The same batches evaluate_model drew (seed 0, split "any", one batch per depth).
@@ -74,11 +75,11 @@ def measure(name: str) -> dict:
 def main() -> int:
     torch.set_num_threads(1)
     for name in NAMES:
-        if not (ROOT / "checkpoints" / name / "model.safetensors").exists():
+        if not (ROOT / CKPT_DIR / name / "model.safetensors").exists():
             print(f"[task_evals] {name}: no checkpoint, skipped", flush=True)
             continue
         res = measure(name)
-        (ROOT / "checkpoints" / name / FILE).write_text(json.dumps(res, indent=1) + "\n")
+        (ROOT / CKPT_DIR / name / FILE).write_text(json.dumps(res, indent=1) + "\n")
         print(f"[task_evals] {name}: accuracy {res['accuracy']:.3f}, chance {res['chance']:.3f}, "
               f"guess {res['guess']['accuracy']:.3f}, at chance: {res['at_chance']}", flush=True)
     return 0

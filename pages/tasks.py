@@ -103,6 +103,48 @@ def accuracy_note(entry) -> bool:
     return bool(acc.get("at_chance"))
 
 
+def same_task_by_n(entry, entries) -> list[vt.ByN]:
+    """The checkpoints trained on exactly this task config that ship a measured accuracy, grouped by
+    their trained N (seeds averaged)."""
+    groups: dict[int, list[tuple[str, dict]]] = {}
+    for e in entries:
+        if not (e.ok and e.hybrid and e.task == entry.task and len(e.trained_passes) == 1):
+            continue
+        acc = lab.read_accuracy(e.path, e.mtime)
+        if acc and acc.get("passes") == e.trained_passes[0]:
+            groups.setdefault(e.trained_passes[0], []).append((e.name, acc))
+    rows = []
+    for n, members in sorted(groups.items()):
+        depths = list(members[0][1]["per_depth"])
+        if any(list(a["per_depth"]) != depths for _, a in members):
+            continue
+
+        def mean(field: str, d: str):
+            vals = [a["per_depth"][d].get(field) for _, a in members]
+            return None if any(v is None for v in vals) else sum(vals) / len(vals)
+        rows.append(vt.ByN(n, tuple(name for name, _ in members), {d: mean("accuracy", d) for d in depths},
+                           {d: mean("answer_accuracy", d) for d in depths}))
+    return rows
+
+
+def compare_by_n(entry, entries) -> None:
+    """Same task, same budget, several N: the measured accuracy by depth (from each accuracy.json)."""
+    rows = same_task_by_n(entry, entries)
+    if len(rows) < 2:
+        return
+    acc = lab.read_accuracy(entry.path, entry.mtime) or {}
+    word = "k" if task_name(entry) == "khop" else "ops"
+    guess = (acc.get("guess") or {}).get("per_depth")
+    with st.expander(f"Does sleep help on this task? Measured accuracy by {word} for N = "
+                     + ", ".join(str(r.passes) for r in rows), expanded=True, icon=":material/bar_chart:"):
+        lab.chart(vt.by_n_figure(rows, word, guess), key="tk_by_n", title="Accuracy by depth and N")
+        deepest = list(rows[0].exact)[-1]
+        st.caption(f"Checkpoints trained on this exact task with the same data and steps, differing in N, measured on "
+                   f"fresh problems (`python experiments/task_evals.py`). At {word}={deepest}: "
+                   + ", ".join(f"N = {r.passes} {100 * r.exact[deepest]:.0f}%" for r in rows)
+                   + ". Hover a bar for the checkpoints and the share of single answers right.")
+
+
 # ---------------------------------------------------------------------------- the stepper
 def _go(i: int) -> None:
     ss[STEP] = i
@@ -334,6 +376,7 @@ def main() -> None:
     if task.name not in TASKS:
         wrong_kind(entry, entries)
     at_chance = accuracy_note(entry)
+    compare_by_n(entry, entries)
     left, right = st.columns([2, 3], vertical_alignment="bottom")
     depths = list(task.depths)
     if ss.get(DEPTH) not in depths:

@@ -20,7 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .timeline import EVICT, SLEEP, Prediction, Timeline
-from .viz import EMPTY, GOLD, INK, MUTED, RIGHT_COLOR, WRONG_COLOR, _figure
+from .viz import EMPTY, GOLD, INK, MUTED, RIGHT_COLOR, WRONG_COLOR, _figure, passes_color
 
 __all__ = [
     "ONLY_S",
@@ -28,6 +28,7 @@ __all__ = [
     "UNREAD",
     "STATE_WORDS",
     "WINDOW_COLORS",
+    "ByN",
     "ChainStep",
     "Edge",
     "Fact",
@@ -37,6 +38,7 @@ __all__ = [
     "khop_edges",
     "khop_figure",
     "khop_path",
+    "by_n_figure",
     "token_states",
     "window_color",
 ]
@@ -388,3 +390,43 @@ def arith_figure(tokens: Sequence[str], window: int, consolidation_windows: int,
         yaxis=dict(range=[-rows + 0.45, 0.55], visible=False, fixedrange=True),
     )
     return _figure(traces, layout, height or 40 * rows + 16, margin=dict(l=4, r=4, t=6, b=6))
+
+
+# ---------------------------------------------------------------------------- the same task at several N
+@dataclass(frozen=True)
+class ByN:
+    """Measured accuracy of the checkpoints trained with one N on one task (seeds averaged).
+
+    exact / single: depth -> accuracy (all answers of a problem right / one answer right, or None).
+    """
+
+    passes: int
+    names: tuple[str, ...]
+    exact: dict[str, float]
+    single: dict[str, float | None]
+
+
+def by_n_figure(rows: Sequence[ByN], depth_word: str = "k", guess: dict[str, float] | None = None,
+                height: int = 230) -> go.Figure:
+    """Grouped bars: accuracy per depth, one bar per trained N (more sleep = deeper purple)."""
+    traces = []
+    for r in rows:
+        depths = list(r.exact)
+        hover = [f"N = {r.passes} ({', '.join(r.names)})<br>{depth_word} = {d}: {100 * r.exact[d]:.1f}% exact"
+                 + (f"<br>single answers right: {100 * r.single[d]:.1f}%" if r.single.get(d) is not None else "")
+                 for d in depths]
+        traces.append(dict(type="bar", x=[f"{depth_word}={d}" for d in depths], y=[r.exact[d] for d in depths],
+                           name=f"N = {r.passes}" + (f" ({len(r.names)} seeds)" if len(r.names) > 1 else ""),
+                           marker=dict(color=passes_color(r.passes)), hovertext=hover, hoverinfo="text",
+                           text=[f"{100 * r.exact[d]:.0f}%" for d in depths], textposition="outside",
+                           cliponaxis=False))
+    if guess:
+        traces.append(dict(type="scatter", x=[f"{depth_word}={d}" for d in guess], y=list(guess.values()),
+                           mode="markers", name="blind guess", marker=dict(symbol="line-ew-open", size=28,
+                                                                           color=MUTED, line=dict(width=2)),
+                           hoverinfo="skip"))
+    return _figure(traces, dict(barmode="group", bargap=0.25, yaxis=dict(range=[0, 1.12], tickformat=".0%",
+                                                                       title="all answers right", gridcolor="white"),
+                                legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0),
+                                plot_bgcolor="rgba(0,0,0,0)"), height, margin=dict(l=8, r=8, t=36, b=8),
+                   automargin=True)

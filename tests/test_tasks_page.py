@@ -176,3 +176,43 @@ def test_a_sample_with_several_questions_lets_you_follow_each(tmp_path):
         spec(at, "tk_graph")["layout"]["title"]["text"].lower()
     rows = [r for r in markdown(at).splitlines() if r.startswith("| 1 |")]
     assert rows and rows[0].startswith(f"| 1 | {queries[3][0]} →")          # the hop table follows question 4
+
+
+def _tiny_khop(folder: Path, passes: int, seed: int = 0) -> None:
+    from sleepcore.checkpoint import save_checkpoint
+    from sleepcore.config import ModelConfig, SleepConfig
+    from sleepcore.model import SleepingHybrid
+    import torch
+    task = task_from_config({"name": "khop", "nodes": [4, 5], "max_nodes": 6, "window": 12, "queries": 3,
+                             "max_hops": 2})
+    torch.manual_seed(seed)
+    model = SleepingHybrid(ModelConfig(vocab_size=task.vocab_size, d_model=16, n_heads=1, head_dim=8, layers="AF",
+                                       max_window=task.window), SleepConfig(window=task.window, passes=passes))
+    save_checkpoint(folder, model, task=task.config())
+
+
+def test_checkpoints_of_one_task_at_several_n_are_compared_from_their_measured_accuracy(tmp_path, monkeypatch):
+    import sys
+    sys.path.insert(0, str(ROOT / "experiments"))
+    import task_evals
+    monkeypatch.setattr(task_evals, "CKPT_DIR", str(tmp_path))
+    monkeypatch.setattr(task_evals, "SAMPLES", 30)
+    for name, passes, seed in (("kx-n1", 1, 0), ("kx-n1-seed1", 1, 1), ("kx-n4", 4, 0)):
+        _tiny_khop(tmp_path / name, passes, seed)
+        (tmp_path / name / "accuracy.json").write_text(json.dumps(task_evals.measure(name)))
+    accs = {n: json.loads((tmp_path / n / "accuracy.json").read_text()) for n in ("kx-n1", "kx-n1-seed1", "kx-n4")}
+    assert all("answer_accuracy" in a and "answer_guess" in a for a in accs.values())
+    at = page(ckpt_dir=str(tmp_path), ckpt="kx-n4", passes=4)
+    no_exception(at)
+    bars = [t for t in spec(at, "tk_by_n")["data"] if t["type"] == "bar"]
+    assert [t["name"] for t in bars] == ["N = 1 (2 seeds)", "N = 4"]
+    mean_n1 = (accs["kx-n1"]["per_depth"]["2"]["accuracy"] + accs["kx-n1-seed1"]["per_depth"]["2"]["accuracy"]) / 2
+    assert bars[0]["y"][1] == pytest.approx(mean_n1) and bars[1]["y"][1] == accs["kx-n4"]["per_depth"]["2"]["accuracy"]
+    assert any("At k=2: N = 1" in c.value for c in at.caption)
+    # one N only: nothing to compare
+    shutil.rmtree(tmp_path / "kx-n4")
+    at = page(ckpt_dir=str(tmp_path), ckpt="kx-n1", passes=1)
+    no_exception(at)
+    with pytest.raises(KeyError):
+        at.get_by_key("tk_by_n")
+    assert at.get_by_key("tk_graph") is not None
