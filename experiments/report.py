@@ -155,16 +155,18 @@ def curves_section() -> list[str]:
     if not names:
         return []
     logs = {n: {r["step"]: r["eval"] for r in _evals(CKPT / n / "log.jsonl")} for n in names}
-    steps = sorted(set.intersection(*(set(v) for v in logs.values())))
+    steps = sorted(set().union(*(set(v) for v in logs.values())))
     series = []
     for g, members in GROUPS.items():
         members = [m for m in members if m in logs]
         if members:
-            ys = [sum(logs[m][st]["per_depth"].get("8", float("nan")) for m in members) / len(members) for st in steps]
+            common = [st for st in steps if all(st in logs[m] for m in members)]
+            ys = [sum(logs[m][st]["per_depth"].get("8", float("nan")) for m in members) / len(members) for st in common]
             short = g.replace(" (no sleep)", "").replace("attention only, cache", "transformer,")
-            series.append((f"{short} (mean of {len(members)})", GROUP_COLOURS[g], steps, ys, None))
+            series.append((f"{short} (mean of {len(members)})", GROUP_COLOURS[g], common, ys, None))
     if series:
-        ticks = [st for st in steps if st % 1000 == 0 or st == steps[0]]
+        last = max(max(x) for _, _, x, _, _ in series)
+        ticks = sorted({steps[0], last, *(st for st in steps if st % 1000 == 0 and st <= last)})
         chance = json.loads((OUT / "eval" / f"{names[0]}.json").read_text())["held_out"]["per_depth"]["8"]["chance"] \
             if (OUT / "eval" / f"{names[0]}.json").exists() else None
         (OUT / "t8_by_step.svg").write_text(svg_plot(series, "training step (batch 512)", "accuracy at t=8 (fresh)",
@@ -181,8 +183,8 @@ def curves_section() -> list[str]:
     for st in steps:
         cells = []
         for n in names:
-            pd = logs[n][st]["per_depth"]
-            cells.append(f"{pd.get('7', float('nan')):.2f} / {pd.get('8', float('nan')):.2f}")
+            pd = logs[n][st]["per_depth"] if st in logs[n] else {}
+            cells.append(f"{pd['7']:.2f} / {pd['8']:.2f}" if "7" in pd and "8" in pd else "")
         out.append(f"| {st} | " + " | ".join(cells) + " |")
     return out + [""]
 

@@ -47,14 +47,17 @@ def _open_clicked(chart_key: str) -> None:
 
 
 def jobs(entries) -> list[tuple[str, lab.Entry, int]]:
-    """(role, entry, N) pairs to evaluate: trained hybrids at their N, nmix at several N, the baselines."""
+    """(role, entry, N) pairs to evaluate: trained hybrids at their N, nmix at several N, the baselines (seed 0
+    of each kind, when there is one: a second seed would draw a second line of the same name)."""
     out = []
     for e in entries:
         if not e.ok or e.rule != 110:
             continue
         ns = e.trained_passes
         if not e.hybrid:
-            out.append(("baseline", e, ns[0]))
+            if not e.seed or not any(o.ok and not o.hybrid and o.rule == 110 and not o.seed
+                                     and o.eviction == e.eviction for o in entries):
+                out.append(("baseline", e, ns[0]))   # one line per baseline kind: its first seed
         elif len(ns) > 1:
             out.extend(("mix", e, n) for n in TEST_TIME_N)
         elif e.eviction == "hard":

@@ -205,6 +205,9 @@ def test_sleep_more_measures_and_opens_a_point_in_the_timeline():
     names = {t.get("name") for t in by_n["data"]}
     assert "nmix at test-time N" in names
     assert any(t.get("fill") == "toself" for t in by_depth["data"])            # Wilson bands
+    for fig in (by_n, by_depth):     # one line per baseline kind, even with two seeds of it shipped
+        legend = [t.get("name") for t in fig["data"] if t.get("showlegend", True) is not False]
+        assert legend.count("attention, cache evicted") <= 1 and legend.count("attention, cache kept") <= 1, legend
     at.selectbox(key="open_ckpt").set_value("rule110-n2")
     at.selectbox(key="open_n").set_value(2)
     at.selectbox(key="open_depth").set_value(7)

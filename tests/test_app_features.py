@@ -232,11 +232,11 @@ def test_out_of_range_page_links_fall_back_without_a_crash(page, query):
 @pytest.mark.parametrize("page", ["timeline", "probe"])
 def test_a_model_at_chance_is_flagged_first(page):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params["ckpt"] = "khop-n4"
+    at.query_params["ckpt"] = "arith-n4"
     at.switch_page(f"pages/{page}.py").run()
     no_exception(at)
-    assert any("`khop-n4` has NOT learned its task" in w.value and "at chance" in w.value for w in at.warning)
-    assert "k-hop retrieval · hybrid AF · trained N=4" in [c.value for c in at.sidebar.caption]
+    assert any("`arith-n4` has NOT learned its task" in w.value and "at chance" in w.value for w in at.warning)
+    assert "arithmetic · hybrid AF · trained N=4" in [c.value for c in at.sidebar.caption]
     ok = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     ok.switch_page(f"pages/{page}.py").run()
     assert not any("NOT learned" in w.value for w in ok.warning)

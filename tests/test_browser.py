@@ -232,7 +232,8 @@ def test_every_page_renders(browser_page, app_url, tmp_path):
     for path, heading, ready in [
         ("guide", "Guide", "What is sleep?"),
         ("guide?part=classroom", "Guide", "Reveal"),
-        ("tasks?ckpt=khop-n4", "Graphs and arithmetic", "has NOT learned"),
+        ("tasks?ckpt=khop-n4", "Graphs and arithmetic", "Does sleep help on this task?"),
+        ("tasks?ckpt=arith-n4", "Graphs and arithmetic", "has NOT learned"),
         ("amnesia", "Amnesia test", "Over many held-out inputs"),
         ("probe", "Memory probe", "Residual: what is still unlearned"),
         ("cost", "Cost of memory", "Measure on this machine"),
