@@ -132,13 +132,14 @@ def curate(rows: list[dict], acc: dict) -> list[dict]:
                     "its fast weights S and is right. "
                     f"Over {len(rows) // len(acc)} held-out inputs at t = {deep} the models are right on "
                     f"{every(deep)}: {versus(deep)}"))
-    r = pick(rows, used, lambda r: r["t"] == deep - 2 and not right(r, lo) and right(r, ns[1]) and right(r, hi),
+    # the first depth where the no-sleep model slips (right on under 95%), short of the deepest
+    slip = next((t for t in sorted(int(k) for k in acc) if acc[str(t)][str(lo)] < 0.95 and t < deep), deep - 1)
+    r = pick(rows, used, lambda r: r["t"] == slip and not right(r, lo) and right(r, ns[1]) and right(r, hi),
              lambda r: conf(r, ns[1]) + conf(r, hi))
-    lessons.append((r, f"{deep - 2} steps: a little sleep already helps", "models",
+    lessons.append((r, f"{slip} steps: a little sleep already helps", "models",
                     f"Here one extra pass (N = {ns[1]}) is enough to fix the mistake of the model that does not "
-                    f"sleep. At t = {deep - 2} the models are right on {every(deep - 2)} of held-out inputs; "
-                    f"the no-sleep model starts to slip first, and the deeper the question the wider the gap "
-                    f"(t = {deep}: {every(deep)})."))
+                    f"sleep. At t = {slip} the models are right on {every(slip)} of held-out inputs: the no-sleep "
+                    f"model is the first to slip as the questions get deeper (t = {deep}: {every(deep)})."))
     r = pick(rows, used, lambda r: r["t"] >= deep - 1 and right(r, lo) and not right(r, hi), lambda r: conf(r, hi))
     lessons.append((r, "Sleep is not magic", "models",
                     f"This time the model that sleeps most (N = {hi}) is wrong and the one that does not sleep is "
