@@ -370,9 +370,9 @@ def main() -> None:
     entry, _, _, task = lab.require_model()
     _, entries, _ = lab.selected_entry()
     st.title("Graphs and arithmetic")
-    st.caption("Two harder tasks, step by step: the facts (a graph's edges, or arithmetic definitions) arrive over "
-               "several windows, each is slept on and evicted, and the question comes when only the fast weights S "
-               "are left.")
+    st.caption("Two harder tasks, step by step: the facts (a graph's edges, or arithmetic definitions) fill one or "
+               "more windows, each is slept on and evicted, and the questions come when only the fast weights S are "
+               "left.")
     if task.name not in TASKS:
         wrong_kind(entry, entries)
     at_chance = accuracy_note(entry)
