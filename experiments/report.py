@@ -215,8 +215,8 @@ def khop_section() -> list[str]:
            "that k (`python experiments/task_evals.py`, which runs `python -m sleepcore.evaluate --checkpoint "
            "checkpoints/NAME --samples 1000 --per-depth --json`). The earlier k-hop specs (below) never left chance. "
            "They differ from this one in three ways at once: one question per problem instead of five (a fifth of "
-           "the training signal), edges over two or three windows instead of one, and 5..12 nodes; no ablation "
-           "says which of these mattered.", "",
+           "the training signal), edges over two or three windows instead of one, and 5..12 nodes. The ablation "
+           "below changes only the first (one question per problem) and stays at chance.", "",
            "Exact match (all five answers right) and, in brackets, the share of single answers right:", "",
            "| model | N | seed | " + " | ".join(f"k={k}" for k in ks) + " | all |", "|---|---|---|" + "---|" * (len(ks) + 1)]
     for n, a in accs.items():
@@ -258,6 +258,16 @@ def khop_section() -> list[str]:
 
 
 LOG_SECTIONS = [
+    ("khop-q1", "Ablation: the same k-hop task with one question per problem", [
+        "Spec `experiments/sweep_khop_q1.json`: the five-question k-hop task above with `queries=1` and nothing else",
+        "changed (model, recipe, 2,000 steps of batch 256, the same distribution of cycles), N=1 and N=4, one seed each,",
+        "on the 2-core CPU: `python experiments/sweep.py experiments/sweep_khop_q1.json --runs-dir runs_cpu/khopq1",
+        "--parallel 1 --steps 2000` (one run per free core). Last evaluation in each training log (1,000 fresh",
+        "problems, k mixed; logs in `docs/results/khop-q1/`; one answer per problem, so exact match = single answers;",
+        "a blind guess gets about 0.17). Not shipped. Both stay at chance: with the windows, the cycles and the",
+        "budget fixed, one question per problem is learned by neither N within 2,000 steps, while with five every",
+        "model above left its plateau between steps 300 and 1,300. So at this budget the number of answers per",
+        "problem is what mattered (one seed each: a longer run might still leave the plateau)."]),
     ("first-sweep", "First sweep: Rule 110 with t in 1..12, k-hop retrieval, arithmetic", [
         "Spec `experiments/sweep_main.json`, run on one H200 shared by 12 processes with a step budget fixed by",
         "calibration per task (Rule 110: 1,450 steps; k-hop: 550; arithmetic: 300; batch 512). The numbers are",
