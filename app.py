@@ -36,6 +36,16 @@ st.markdown(
 lab.init_state()
 
 
+TASK_MENU_ORDER = {"rule110": 0, "eca": 0, "khop": 1, "arith": 2}
+
+
+def _menu_rank(entry) -> tuple:
+    """The checkpoint menu's order: Rule 110 models first (the classroom's), then k-hop, arithmetic, anything
+    else, and your uploads last; by name within a task (so a model's second seed follows it)."""
+    uploaded = entry.name.startswith(lab.UPLOAD_PREFIX)
+    return (uploaded, TASK_MENU_ORDER.get(str(entry.task.get("name", "")), 3), entry.name)
+
+
 def _on_checkpoint_change() -> None:
     """A new model starts at the N it was trained with, at the first step."""
     entries = lab.catalog() if lab.checkpoints_dir().is_dir() else []
@@ -101,7 +111,7 @@ def sidebar() -> None:
             return
         for message in st.session_state.pop(lab.URL_MESSAGES, None) or []:
             st.warning(f"This link: {message}. Showing the default instead.", icon=":material/link_off:")
-        names = [e.name for e in entries]
+        names = [e.name for e in sorted(entries, key=_menu_rank)]
         if st.session_state.get(lab.CKPT) not in names:
             # the flagship: a Rule 110 hybrid trained with N=4 (seed 0 first), else any loadable checkpoint
             preferred = sorted((e for e in entries if e.ok and e.hybrid and e.default_passes == 4 and e.rule == 110),

@@ -110,7 +110,7 @@ def _khop_card(name: str, passes: int, seed: int) -> tuple[str, str, str, str]:
 
 
 for _n, _p, _s in (("khop-n1", 1, 0), ("khop-n2", 2, 0), ("khop-n4", 4, 0), ("khop-n1-seed1", 1, 1),
-                   ("khop-n4-seed1", 4, 1)):
+                   ("khop-n2-seed1", 2, 1), ("khop-n4-seed1", 4, 1)):
     TASK_CARDS[_n] = _khop_card(_n, _p, _s)
 
 TASK_LAYOUT = {

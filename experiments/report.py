@@ -192,8 +192,9 @@ def curves_section() -> list[str]:
     return out + [""]
 
 
-KHOP = ["khop-n1", "khop-n1-seed1", "khop-n2", "khop-n4", "khop-n4-seed1"]
-KHOP_COLOURS = {"khop-n1": "#999999", "khop-n1-seed1": "#bbbbbb", "khop-n2": "#e69f00", "khop-n4": "#0072b2",
+KHOP = ["khop-n1", "khop-n1-seed1", "khop-n2", "khop-n2-seed1", "khop-n4", "khop-n4-seed1"]
+KHOP_COLOURS = {"khop-n1": "#999999", "khop-n1-seed1": "#bbbbbb", "khop-n2": "#e69f00", "khop-n2-seed1": "#f0c060",
+                "khop-n4": "#0072b2",
                 "khop-n4-seed1": "#56b4e9"}
 
 

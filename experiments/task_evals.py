@@ -29,7 +29,7 @@ from sleepcore.checkpoint import load_checkpoint  # noqa: E402
 from sleepcore.evaluate import EVAL_SEED_OFFSET, _draw, evaluate_model  # noqa: E402
 from sleepcore.tasks import task_from_config  # noqa: E402
 
-NAMES = ["khop-n1", "khop-n2", "khop-n4", "khop-n1-seed1", "khop-n4-seed1", "arith-n4"]
+NAMES = ["khop-n1", "khop-n2", "khop-n4", "khop-n1-seed1", "khop-n2-seed1", "khop-n4-seed1", "arith-n4"]
 SAMPLES = 1000
 AT_CHANCE_MARGIN = 0.05
 FILE = "accuracy.json"

@@ -268,3 +268,14 @@ def test_automaton_and_sleep_more_links_round_trip():
     warned = " ".join(w.value for w in bad.sidebar.warning)
     assert "cells='10x' is not 16 digits 0/1" in warned and "rule='300' is not a whole number 0..255" in warned
     assert "'inputs'" in warned                                            # not a parameter of this page
+
+
+def test_the_checkpoint_menu_lists_rule110_first_then_khop_then_arithmetic():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    no_exception(at)
+    options = at.sidebar.selectbox(key="ckpt").options
+    tasks = [o.split("-")[0] for o in options]
+    order = [t for i, t in enumerate(tasks) if t not in tasks[:i]]
+    assert order[:3] == ["rule110", "khop", "arith"], options
+    assert options.index("rule110-n4") + 1 == options.index("rule110-n4-seed1")   # a second seed follows its model
