@@ -300,11 +300,9 @@ def state_panel(tl: Timeline, i: int, ex: lab.Exporter) -> None:
                 icon=":material/memory:")
 
 
-def _pick_question() -> None:
+def _pick_question(tl: Timeline) -> None:
     """Jump to the picked question's answer (the step where the model gives it)."""
-    tl = ss.get("_tk_tl")
-    if tl is not None:
-        ss[STEP] = question_step(tl, query_index(tl))
+    ss[STEP] = question_step(tl, query_index(tl))
 
 
 def question_picker(tl: Timeline) -> None:
@@ -315,13 +313,12 @@ def question_picker(tl: Timeline) -> None:
         return
     if ss.get(QUERY) not in range(n):
         ss[QUERY] = 0
-    ss["_tk_tl"] = tl
     marks = []
     for j, p in enumerate(tl.predictions):
         start, k, _ = tl.info["queries"][j]
         marks.append(f"{j + 1}: {k} hop{'s' * (k > 1)} from {start}")
     st.segmented_control(f"This sample asks {n} questions after the facts were evicted; follow one",
-                         list(range(n)), key=QUERY, format_func=lambda j: marks[j], on_change=_pick_question,
+                         list(range(n)), key=QUERY, format_func=lambda j: marks[j], on_change=_pick_question, args=(tl,),
                          required=True, help="Each question has its own start node; the picture, the path and the "
                                              "answer box follow the one picked. All are answered from S.")
 
