@@ -337,3 +337,26 @@ def test_cli_readable_and_bad_flags(capsys):
         assert ex.value.code == 2
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1 and "error" in err
+
+
+def test_automaton_with_several_cells_asks_cells_0_to_q_minus_1_in_order():
+    from sleepcore.tasks.automaton import evolve
+    task = make_task("rule110", width=12, steps=[1, 5], cells=4)
+    b = task.sample(64, seed=3, split="train")
+    assert b.tokens.shape == (64, task.window + 4) and task.seq_len == task.window + 4
+    queries = b.tokens[:, task.window:]
+    assert bool((queries == task.index["?"]).all())
+    for i in range(64):
+        raw = b.raw[i]
+        rows = evolve(torch.tensor([raw["states"][0]]), 110, raw["steps"])[0]  # (t + 1, W): row t = after t steps
+        want = rows[-1, :4].tolist()
+        assert raw["labels"] == want and b.targets[i, task.window:].tolist() == want
+        assert b.depth[i].item() == raw["steps"]
+    assert task.config()["cells"] == 4 and task_from_config(task.config()).config() == task.config()
+    assert "cells" not in make_task("rule110", width=12, steps=[1, 5]).config()      # old configs stay as they were
+
+
+def test_automaton_several_cells_need_one_state():
+    from sleepcore.tasks._params import ConfigError
+    with pytest.raises(ConfigError, match="cells .* needs states"):
+        make_task("rule110", width=12, states=2, cells=3)

@@ -170,6 +170,9 @@ class CellularAutomaton(Task):
         boundary: "periodic" (default) or "zero".
         show_steps: put the token "t=<t>" first in each state window (L = W + 1). Default: on iff
             `steps` is a range, since the model cannot know t otherwise.
+        cells: Q, how many cells of the (single) state are asked after t steps: cells 0..Q-1, one "?"
+            each, in order (default 1, the paper's task). Q > 1 gives Q answers per sample (more
+            training signal, as k-hop needed) and needs states = 1.
 
     Vocabulary: "0", "1" (ids 0 and 1, so a cell's id is its value), "?", then "t=<t>" for every t
     in the steps range when `show_steps` is on. Defaults: |V| = 3, L = 16, T = 17.
@@ -179,7 +182,7 @@ class CellularAutomaton(Task):
     has_held_out: ClassVar[bool] = True
 
     def __init__(self, rule: int = 110, width: int = 16, states: int = 1, steps: int | tuple[int, int] = 4,
-                 boundary: str = "periodic", show_steps: bool | None = None):
+                 boundary: str = "periodic", show_steps: bool | None = None, cells: int = 1):
         task = self.name
         self.rule = check_rule(rule)
         self.width = int_param(task, "width (W)", width, 3, MAX_WIDTH)
@@ -188,19 +191,26 @@ class CellularAutomaton(Task):
         self._steps_is_range = not isinstance(steps, int)
         self.boundary = choice_param(task, "boundary", boundary, BOUNDARIES)
         self.show_steps = self._steps_is_range if show_steps is None else bool_param(task, "show_steps", show_steps)
+        self.cells = int_param(task, "cells (Q)", cells, 1, self.width)
+        if self.cells > 1 and self.states > 1:
+            raise ConfigError(f"{task}: cells (Q) = {self.cells} asks several cells of one state; it needs states (M) "
+                              f"= 1, got {self.states}")
 
         lo, hi = self.steps_range
         self.depths = list(range(lo, hi + 1))
         self.vocab = ["0", "1", "?"] + ([f"t={t}" for t in self.depths] if self.show_steps else [])
         self.window = self.width + int(self.show_steps)
         self.consolidation_windows = self.states
-        self.seq_len = self.states * self.window + self.states
+        self.seq_len = self.states * self.window + self.states * self.cells
 
     def config(self) -> dict[str, Any]:
         lo, hi = self.steps_range
-        return {"name": self.name, "rule": self.rule, "width": self.width, "states": self.states,
-                "steps": [lo, hi] if self._steps_is_range else lo, "boundary": self.boundary,
-                "show_steps": self.show_steps}
+        out = {"name": self.name, "rule": self.rule, "width": self.width, "states": self.states,
+               "steps": [lo, hi] if self._steps_is_range else lo, "boundary": self.boundary,
+               "show_steps": self.show_steps}
+        if self.cells > 1:            # only then: configs of one-cell checkpoints stay as they were
+            out["cells"] = self.cells
+        return out
 
     # --------------------------------------------------------------------------------------
     def _draw_states(self, count: int, gen: torch.Generator, split: str) -> Tensor:
@@ -231,13 +241,15 @@ class CellularAutomaton(Task):
             t = torch.full((n,), depth, dtype=torch.long)
         else:
             t = torch.randint(lo, hi + 1, (n,), generator=gen)             # (n,)
-        labels = first_cell_after(states, t.repeat_interleave(M), self.rule, self.boundary).view(n, M)
+        Q = self.cells                  # cells asked per state: 0..Q-1 (cell j = cell 0 of the state rolled by j)
+        asked = torch.stack([states.roll(-j, -1) for j in range(Q)], 1).reshape(n * M * Q, W)
+        labels = first_cell_after(asked, t.repeat_interleave(M * Q), self.rule, self.boundary).view(n, M * Q)
 
         cells = states.view(n, M, W)                                       # ids of "0"/"1" are 0/1
         if self.show_steps:
             t_ids = torch.tensor([self.index[f"t={d}"] for d in range(lo, hi + 1)])[t - lo]
             cells = torch.cat([t_ids.view(n, 1, 1).expand(n, M, 1), cells], -1)  # (n, M, L)
-        query = torch.full((n, M), self.index["?"], dtype=torch.long)
+        query = torch.full((n, M * Q), self.index["?"], dtype=torch.long)
         tokens = torch.cat([cells.reshape(n, M * L), query], 1)            # (n, T)
         targets = torch.full_like(tokens, IGNORE)
         targets[:, M * L:] = labels                                        # label ids = label values
