@@ -3,6 +3,7 @@
     python experiments/report.py                 # evaluate what is missing, then write the report
     python experiments/report.py --reevaluate    # evaluate everything again
     python experiments/report.py --only-write    # just rebuild docs/results.md from docs/results/*.json
+    python experiments/report.py --only-write --cells-probe   # also evaluate the Rule 110 all-cells probe runs
 
 Every evaluation is `python -m sleepcore.evaluate --checkpoint DIR --samples 2000 --per-depth --json
 [--passes N]` run in this process (same code path); the JSON lands in docs/results/eval/ and the
@@ -258,6 +259,57 @@ def khop_section() -> list[str]:
     return out + [""]
 
 
+CELLS_PROBE = OUT / "rule110-cells"       # evaluate --json of the two probe runs (not shipped)
+
+
+def evaluate_cells_probe() -> None:
+    """Evaluate the probe runs in runs_cpu/r110cells/ (held-out, 2,000 states per t) into CELLS_PROBE."""
+    CELLS_PROBE.mkdir(parents=True, exist_ok=True)
+    for folder in sorted((ROOT / "runs_cpu" / "r110cells").glob("r110cells-*")):
+        if not (folder / "config.json").exists():
+            continue
+        model, cfg = load_checkpoint(folder)
+        res = evaluate_model(model, task_from_config(cfg["task"]), SAMPLES, seed=0, per_depth=True)
+        res.update({"checkpoint": f"runs_cpu/r110cells/{folder.name}", "trained_steps": cfg.get("trained_steps"),
+                    "command": f"python -m sleepcore.evaluate --checkpoint runs_cpu/r110cells/{folder.name} "
+                               f"--samples {SAMPLES} --per-depth --json"})
+        (CELLS_PROBE / f"{folder.name}.json").write_text(json.dumps(res, indent=1) + "\n")
+        print(f"[report] probe {folder.name}: held-out single cells {res['held_out']['answer_accuracy']:.3f}", flush=True)
+
+
+def cells_probe_section() -> list[str]:
+    """The probe that asks all 16 cells of Rule 110: held-out single-cell accuracy by t after a short run."""
+    runs = {p.stem: json.loads(p.read_text()) for p in sorted(CELLS_PROBE.glob("*.json"))}
+    if not runs:
+        return []
+    first = next(iter(runs.values()))
+    depths = list(first["held_out"]["per_depth"])
+    out = ["## Probe: Rule 110 asking all 16 cells (not shipped)", "",
+           "Spec `experiments/sweep_rule110_cells.json`: the Rule 110 task above with task parameter `cells=16`, so",
+           "the prediction window asks every cell of the ring after t steps (16 answers per sample instead of one, the",
+           "change that made k-hop learnable). N=1 and N=4, seed 0, the same recipe for a short budget, on the 2-core",
+           "CPU: `python experiments/sweep.py experiments/sweep_rule110_cells.json --runs-dir runs_cpu/r110cells",
+           "--parallel 2 --steps 1000`. Held-out share of single cells right (2,000 initial states per t, every cell",
+           "of each; by symmetry of the ring it is directly comparable with the one-cell task's accuracy), from",
+           "`python -m sleepcore.evaluate --checkpoint runs_cpu/r110cells/NAME --samples 2000 --per-depth --json`",
+           "(run by `python experiments/report.py --only-write --cells-probe`; JSON in `docs/results/rule110-cells/`):",
+           "",
+           "| run | N | steps | " + " | ".join(f"t={d}" for d in depths) + " |", "|---|---|---|" + "---|" * len(depths)]
+    for name, r in runs.items():
+        pd = r["held_out"]["per_depth"]
+        out.append(f"| {name} | {r['passes']} | {r.get('trained_steps', '')} | "
+                   + " | ".join(f"{pd[d]['answer_accuracy']:.3f}" for d in depths) + " |")
+    base = load("rule110-n1")
+    if base:        # one cell's majority rate per t: the one-cell task's chance (the same by symmetry)
+        out.append("| chance (majority, one cell) | | | " + " | ".join(
+            f"{base['held_out']['per_depth'][d]['chance']:.3f}" for d in depths) + " |")
+    ref = {g: [load(n) for n in GROUPS[g] if load(n)] for g in ("N=1 (no sleep)", "N=4")}
+    if all(ref.values()):
+        out.append("| for reference: the shipped one-cell models, 6,000 steps (seed means) | 1, 4 | 6000 | " + " | ".join(
+            f"{_mean(ref['N=1 (no sleep)'], d):.3f}, {_mean(ref['N=4'], d):.3f}" for d in depths) + " |")
+    return out + [""]
+
+
 LOG_SECTIONS = [
     ("khop-q1", "Ablation: the same k-hop task with one question per problem", [
         "Spec `experiments/sweep_khop_q1.json`: the five-question k-hop task above with `queries=1` and nothing else",
@@ -437,7 +489,7 @@ def write_report() -> None:
                   "![nmix](results/nmix_by_depth.svg)", ""]
         lines += depth_table(mix)
         lines += [""]
-    lines += budget_section() + curves_section() + khop_section() + first_sweep_section()
+    lines += budget_section() + curves_section() + khop_section() + cells_probe_section() + first_sweep_section()
     (ROOT / "docs" / "results.md").write_text("\n".join(lines) + "\n")
     print(f"[report] wrote {ROOT / 'docs' / 'results.md'}")
 
@@ -446,10 +498,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reevaluate", action="store_true")
     ap.add_argument("--only-write", action="store_true")
+    ap.add_argument("--cells-probe", action="store_true",
+                    help="also evaluate the probe runs of experiments/sweep_rule110_cells.json in runs_cpu/r110cells/")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)  # robust on a shared 2-core machine (the thread pool thrashes under load)
     if not args.only_write:
         evaluate_all(args.reevaluate)
+    if args.cells_probe:
+        evaluate_cells_probe()
     write_report()
     return 0
 
