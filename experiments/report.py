@@ -307,6 +307,10 @@ def cells_probe_section() -> list[str]:
     if all(ref.values()):
         out.append("| for reference: the shipped one-cell models, 6,000 steps (seed means) | 1, 4 | 6000 | " + " | ".join(
             f"{_mean(ref['N=1 (no sleep)'], d):.3f}, {_mean(ref['N=4'], d):.3f}" for d in depths) + " |")
+    out += ["", "A first look only: after 1,000 steps (a sixth of the shipped budget, one seed) both runs were still "
+            "climbing, N=4 led from t=4 to t=7, and at t=8 both were within a few points of chance. Whether 16 "
+            "answers per sample lets N=4 learn the deepest case while N=1 does not, as on k-hop, needs the full "
+            "budget and two seeds; it is not concluded here."]
     return out + [""]
 
 
