@@ -208,19 +208,24 @@ def question_text(task, info: dict, q: int = 0) -> str:
     return f"what is {info['query']}? (values are mod {task.modulus})"
 
 
+def answered(tl: Timeline, i: int, q: int = 0):
+    """The model's answer to question q once step i has reached it, else None."""
+    p = tl.predictions[q] if len(tl.predictions) > q else None
+    return p if p is not None and p.step <= i else None
+
+
 def prediction_html(tl: Timeline, i: int, task, at_chance: bool = False, q: int = 0) -> str:
     box = ('<div style="border:1px solid {b};border-left:6px solid {b};border-radius:8px;padding:8px 12px;'
            'background:{bg};font-size:0.95rem;line-height:1.45">{body}</div>')
     question = escape(question_text(task, tl.info, q), quote=False)
     if len(tl.predictions) > 1:
         question = f"(question {q + 1} of {len(tl.predictions)}) " + question
-    done = [p for p in tl.predictions_until(i) if p.step == tl.predictions[q].step] if tl.predictions else []
+    p = answered(tl, i, q)
     truth = escape(tl.predictions[q].target, quote=False) if tl.predictions else ""
-    if not done:
+    if p is None:
         body = (f"<b>The question:</b> {question}<br>It is asked after every fact's window was evicted: only S is "
                 f"left. True answer: <b>{truth}</b>. Step to the question to see what the model says.")
         return box.format(b="#C9CDD4", bg="#F7F8FA", body=body)
-    p = done[0]
     mark = "✓ right" if p.correct else "✗ wrong"
     body = (f"<b>The question:</b> {question}<br>Model says <b>{escape(p.predicted, quote=False)}</b> with "
             f"{100 * p.confidence:.1f}% (p of the true answer: {100 * p.p_target:.1f}%) · true answer <b>{truth}</b> "
@@ -236,8 +241,7 @@ STATE_CODES = {vt.UNREAD: 0, vt.IN_CACHE: 1, vt.ONLY_S: 2}
 
 def khop_panel(tl: Timeline, i: int, task, states: list[str], ex: lab.Exporter, q: int = 0) -> None:
     edges = vt.khop_edges(tl.tokens, task.window, task.consolidation_windows)
-    answered = tl.predictions[q] if len(tl.predictions) > q and tl.predictions[q].step <= i else None
-    fig = vt.khop_figure(tl.info, edges, states, answered, query=q)
+    fig = vt.khop_figure(tl.info, edges, states, answered(tl, i, q), query=q)
     node = {n: j for j, n in enumerate(task.vocab)}
     lab.chart(fig, key="tk_graph", export=ex, title="The cycle, its edges by window, and the query path",
               data={"edges_src_dst_window_state": np.array(
