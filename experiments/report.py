@@ -40,7 +40,7 @@ PLAN = [
     ("rule110-attn-kept", [None]), ("rule110-attn-kept-seed1", [None]),
 ]
 MAIN = [n for n, _ in PLAN if n != "rule110-nmix"]   # one model per N: the accuracy-by-depth table
-PLAN += [("khop-n4", [1, 2, 8])]                     # the k-hop model trained at N=4, run at other N
+OTHER_N = [("khop-n4", [1, 2, 8])]                   # the k-hop model trained at N=4, run at other N
 COLOURS = {"rule110-n1": "#999999", "rule110-n1-seed1": "#bbbbbb", "rule110-n2": "#e69f00",
            "rule110-n2-seed1": "#f0c060", "rule110-n4": "#0072b2",
            "rule110-n4-seed1": "#56b4e9", "rule110-nmix": "#009e73", "rule110-attn-evicted": "#d55e00",
@@ -68,7 +68,7 @@ def command(name: str, passes: int | None) -> str:
 
 def evaluate_all(reevaluate: bool) -> None:
     (OUT / "eval").mkdir(parents=True, exist_ok=True)
-    for name, passes_list in PLAN:
+    for name, passes_list in PLAN + OTHER_N:
         if not (CKPT / name).is_dir():
             print(f"[report] {name}: no checkpoint, skipped", flush=True)
             continue
@@ -155,7 +155,7 @@ def _evals(log: Path) -> list[dict]:
 
 def curves_section() -> list[str]:
     """Accuracy at t=7 and t=8 every 250 steps, from each checkpoint's training log, as a plot and a table."""
-    names = [n for n, _ in PLAN if n.startswith("rule110") and (CKPT / n / "log.jsonl").exists()]
+    names = [n for n, _ in PLAN if (CKPT / n / "log.jsonl").exists()]
     if not names:
         return []
     logs = {n: {r["step"]: r["eval"] for r in _evals(CKPT / n / "log.jsonl")} for n in names}
