@@ -81,6 +81,8 @@ URL_MESSAGES = "_url_messages"    # what was wrong with the link, shown once
 UPLOADS = "_uploads"              # this session's uploaded checkpoints: name -> folder (never shared)
 UPLOAD_MESSAGE = "_upload_message"
 UPLOAD_PREFIX = "⬆ "
+UPLOAD_FOLDERS = "_upload_folders"  # name -> UploadFolder: the session owns them; they go when it goes
+MAX_UPLOADS = 8                     # per browser session; the oldest is dropped (and deleted) past this
 
 MAX_SEED = 2**31 - 1
 PASS_CHOICES = [1, 2, 3, 4, 6, 8]
@@ -430,6 +432,26 @@ def _pick_upload_files(files) -> tuple[bytes, bytes, str]:
     return weights[0].getvalue(), configs[0].getvalue(), parent or "upload"   # two loose files: no folder name
 
 
+class UploadFolder:
+    """A private temp folder holding one uploaded checkpoint, owned by the browser session that uploaded it.
+
+    Streamlit has no "session ended" hook, so the folder is deleted when this object is garbage-collected:
+    that happens when the session's state is dropped (a closed tab, after Streamlit's reconnect grace), when
+    the session uploads more than MAX_UPLOADS checkpoints, or at the latest when the server exits.
+    """
+
+    def __init__(self) -> None:
+        import shutil
+        import tempfile
+        import weakref
+
+        self.path = Path(tempfile.mkdtemp(prefix="sleeplab-upload-"))
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.path), ignore_errors=True)
+
+    def delete(self) -> None:
+        self._finalizer()
+
+
 def add_upload(files) -> str:
     """Validate an uploaded checkpoint, keep it for this session only, and return its catalog name.
 
@@ -437,7 +459,6 @@ def add_upload(files) -> str:
     validated; every weight's name, shape and values checked against it) before anything is kept.
     """
     import hashlib
-    import tempfile
 
     model_bytes, config_bytes, stem = _pick_upload_files(files)
     try:
@@ -447,11 +468,20 @@ def add_upload(files) -> str:
     digest = hashlib.sha256(model_bytes + config_bytes).hexdigest()[:8]
     name = f"{UPLOAD_PREFIX}{stem[:40]} ({digest})"
     uploads = dict(st.session_state.get(UPLOADS) or {})
+    owners = dict(st.session_state.get(UPLOAD_FOLDERS) or {})
     if name not in uploads or not Path(uploads[name]).is_dir():
-        folder = Path(tempfile.mkdtemp(prefix="sleeplab-upload-"))
-        (folder / MODEL_FILE).write_bytes(model_bytes)
-        (folder / CONFIG_FILE).write_bytes(config_bytes)
-        uploads[name] = str(folder)
+        folder = UploadFolder()
+        (folder.path / MODEL_FILE).write_bytes(model_bytes)
+        (folder.path / CONFIG_FILE).write_bytes(config_bytes)
+        uploads.pop(name, None)
+        uploads[name], owners[name] = str(folder.path), folder
+    while len(uploads) > MAX_UPLOADS:                 # dicts keep insertion order: drop the oldest
+        oldest = next(iter(uploads))
+        uploads.pop(oldest)
+        gone = owners.pop(oldest, None)
+        if gone is not None:
+            gone.delete()
+    st.session_state[UPLOAD_FOLDERS] = owners
     st.session_state[UPLOADS] = uploads
     return name
 

@@ -157,6 +157,57 @@ def test_an_uploaded_checkpoint_is_validated_and_kept_for_its_session_only(tmp_p
     assert name not in at.sidebar.selectbox(key="ckpt").options
 
 
+def _many_uploads_script(root: str) -> None:
+    """Runs inside AppTest: one session uploads MAX_UPLOADS + 1 different checkpoints (configs differ by a byte)."""
+    import sys as _sys
+
+    import streamlit as st
+    _sys.path.insert(0, root)
+    from pages import lab
+
+    class F:
+        def __init__(self, name, data):
+            self.name, self._data = name, data
+
+        def getvalue(self):
+            return self._data
+
+    src = f"{root}/checkpoints/rule110-n2"
+    weights, config = open(f"{src}/model.safetensors", "rb").read(), open(f"{src}/config.json", "rb").read()
+    if "folders" not in st.session_state:
+        names, created = [], []
+        for i in range(lab.MAX_UPLOADS + 1):
+            names.append(lab.add_upload([F("model.safetensors", weights), F("config.json", config + b" " * i)]))
+            created.append(st.session_state[lab.UPLOADS][names[-1]])
+        st.session_state["names"], st.session_state["created"] = names, created
+        st.session_state["folders"] = [str(f.path) for f in st.session_state[lab.UPLOAD_FOLDERS].values()]
+
+
+def test_upload_folders_belong_to_their_session_and_are_deleted_with_it():
+    import gc
+
+    from pages import lab
+
+    folder = lab.UploadFolder()
+    path = folder.path
+    assert path.is_dir() and path.name.startswith("sleeplab-upload-")
+    del folder
+    gc.collect()
+    assert not path.exists()                                     # nothing outlives its owner
+
+    at = AppTest.from_function(_many_uploads_script, args=(str(ROOT),), default_timeout=60)
+    at.run()
+    no_exception(at)
+    names, kept = at.session_state["names"], [Path(f) for f in at.session_state["folders"]]
+    assert len(set(names)) == lab.MAX_UPLOADS + 1 and len(kept) == lab.MAX_UPLOADS
+    assert list(at.session_state[lab.UPLOADS]) == names[1:]      # the oldest was dropped ...
+    created = [Path(f) for f in at.session_state["created"]]
+    assert created[1:] == kept and all(f.is_dir() for f in kept) and not created[0].exists()
+    del at                                                       # ... and when the session goes, so do its files
+    gc.collect()
+    assert not any(f.exists() for f in kept)
+
+
 # ---------------------------------------------------------------------------- export
 def test_the_timeline_exports_its_figures_and_the_arrays_behind_them():
     at = run()
