@@ -94,7 +94,7 @@ DEFAULT_CELLS = (0, 0, 0, 1, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 0, 1)
 def init_state() -> None:
     """Give every session-state key its default if it has none yet (called at the top of every run)."""
     defaults: dict[str, Any] = {
-        SEED: 0, DEPTH: 6, PASSES: None, CUSTOM_STATE: None, STEP: 0, STEP_OBJ: None, TL_KEY: None,
+        SEED: 0, DEPTH: 8, PASSES: None, CUSTOM_STATE: None, STEP: 0, STEP_OBJ: None, TL_KEY: None,
         PLAYING: False, SPEED: "normal", CA_RULE: 110, CA_CELLS: DEFAULT_CELLS, CA_T: 8,
         EVAL_SAMPLES: 50, EVAL_SEED: 0, EVAL_DEPTHS: (7, 8),
     }
@@ -170,7 +170,8 @@ def url_params(page: str | None) -> dict[str, str]:
 
 
 def read_url(page: str | None = None) -> None:
-    """On a session's first run, take the view from the URL (`/timeline?ckpt=rule110-n2&n=2&seed=7&t=8&step=20`).
+    """On a session's first run, take the view from the URL (`/?ckpt=rule110-n2&n=2&seed=7&t=8&step=20`; the
+    timeline is the home page, at /).
 
     Every value is checked; a bad one is dropped (the default stays) and the reason is kept in
     `URL_MESSAGES` for the sidebar to show. Later runs ignore the URL: the widgets own the state.

@@ -56,7 +56,7 @@ def test_timeline_renders_every_panel():
     at = app()
     no_exception(at)
     assert at.session_state["ckpt"] == "rule110-n4" and at.session_state["passes"] == 4
-    assert "window 1, wake token 1 of 17: 't=6'" in markdown(at)
+    assert "window 1, wake token 1 of 17: 't=8'" in markdown(at)
     keys = {c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}
     assert {"tl_ribbon", "tl_norms_1", "tl_sample", "tl_S_1", "tl_dS_1", "tl_attn_0", "tl_gates_1"} <= keys
     assert len(at.select_slider(key="step").options) == 22

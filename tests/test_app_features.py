@@ -63,7 +63,7 @@ def test_a_bad_link_says_what_was_wrong_and_falls_back_to_defaults():
     assert "t='x'" in warnings and "'zoom'" in warnings
     ss = at.session_state
     assert (ss["ckpt"], ss["passes"], ss["seed"]) == ("rule110-n4", 4, 0)
-    assert params(at) == {"ckpt": "rule110-n4", "n": "4", "seed": "0", "t": "6", "step": "1"}
+    assert params(at) == {"ckpt": "rule110-n4", "n": "4", "seed": "0", "t": "8", "step": "1"}
     at.run()                                                     # the warning is shown once, not forever
     assert not any("This link" in w.value for w in at.sidebar.warning)
 

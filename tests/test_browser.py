@@ -91,7 +91,7 @@ def heatmap_values(page, key: str) -> list:
 def test_timeline_steps_into_sleep_and_the_memory_changes(browser_page, app_url, tmp_path):
     page = browser_page
     page.goto(app_url, wait_until="domcontentloaded")
-    expect(page.get_by_text("window 1, wake token 1 of 17: 't=6'")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("window 1, wake token 1 of 17: 't=8'")).to_be_visible(timeout=60_000)
     idle(page)
     page.screenshot(path=str(tmp_path / "timeline-start.png"))
     first = heatmap_values(page, "tl_S_1")
