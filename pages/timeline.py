@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
+import numpy as np
 import streamlit as st
 
 from pages import lab
@@ -85,25 +86,50 @@ def status_html(tl: Timeline, i: int) -> str:
             f'<span style="color:#888;font-size:0.85rem;margin-left:10px">step {i + 1} of {len(tl)}</span></div>')
 
 
+def cells_html(values: list[str], wrong: list[bool] | None = None) -> str:
+    """A row of automaton cells as small squares (dark = 1), the wrong ones outlined: for answer boxes."""
+    wrong = wrong or [False] * len(values)
+    return '<span style="white-space:nowrap">' + "".join(
+        f'<span title="cell {j}: {escape(v, quote=True)}" style="display:inline-block;width:11px;height:11px;'
+        f'margin:1px;vertical-align:middle;border-radius:2px;background:{"#1F2A44" if v == "1" else "#F4EFE6"};'
+        f'outline:{"2.5px solid " + viz.WRONG_COLOR if w else "1px solid #C9CDD4"};outline-offset:-1px"></span>'
+        for j, (v, w) in enumerate(zip(values, wrong))) + "</span>"
+
+
 def prediction_html(tl: Timeline, i: int) -> str:
     info = tl.info
     t = info.get("steps")
-    question = f"what is cell 0 after t = {t} steps?" if t is not None else "the answer at each query"
+    n_asked = len(tl.predictions)
+    row = t is not None and n_asked > 1          # a Rule 110 sample asking cells 0..Q-1: show them as rows
+    question = (f"what are cells 0..{n_asked - 1} after t = {t} steps?" if row
+                else f"what is cell 0 after t = {t} steps?" if t is not None else "the answer at each query")
     done = tl.predictions_until(i)
     box = ('<div style="border:1px solid {b};border-left:6px solid {b};border-radius:8px;padding:8px 12px;'
            'background:{bg};font-size:0.95rem;line-height:1.45">{body}</div>')
     if not done:
-        truth = ", ".join(escape(p.target, quote=False) for p in tl.predictions)
+        truth = (cells_html([p.target for p in tl.predictions]) if row
+                 else "<b>" + ", ".join(escape(p.target, quote=False) for p in tl.predictions) + "</b>")
         body = (f"<b>The question</b> ({question}) comes after the eviction, when only S is left."
-                f"<br>True answer: <b>{truth}</b>. Step to the end to see what the model says.")
+                f"<br>True answer: {truth}. Step to the end to see what the model says.")
         return box.format(b="#C9CDD4", bg="#F7F8FA", body=body)
+    ok = all(p.correct for p in done)
+    color = viz.RIGHT_COLOR if ok else viz.WRONG_COLOR
+    if row:
+        right = sum(p.correct for p in done)
+        asked = f"{len(done)} of {n_asked} cells answered so far; " if len(done) < n_asked else ""
+        body = (f"<b>The question:</b> {question}<br>{asked}<b>{right} of {len(done)} right</b>"
+                f"{' → ✓ the whole row' if ok and len(done) == n_asked else ''} · mean confidence "
+                f"{100 * sum(p.confidence for p in done) / len(done):.1f}%"
+                f"<br><span style='display:inline-block;width:3.2em'>model</span>"
+                f"{cells_html([p.predicted for p in done], [not p.correct for p in done])}"
+                f"<br><span style='display:inline-block;width:3.2em'>true</span>"
+                f"{cells_html([p.target for p in done])}")
+        return box.format(b=color, bg="#F1FAF6" if ok else "#FDF3EE", body=body)
     lines = []
     for p in done:
         mark = "✓ right" if p.correct else "✗ wrong"
         lines.append(f"Model says <b>{escape(p.predicted, quote=False)}</b> with {100 * p.confidence:.1f}% · true answer "
                      f"<b>{escape(p.target, quote=False)}</b> → <b>{mark}</b>")
-    ok = all(p.correct for p in done)
-    color = viz.RIGHT_COLOR if ok else viz.WRONG_COLOR
     return box.format(b=color, bg="#F1FAF6" if ok else "#FDF3EE",
                       body=f"<b>The question:</b> {question}<br>" + "<br>".join(lines))
 
@@ -203,17 +229,26 @@ def attention_and_gates(tl: Timeline, i: int, where: str, ex: lab.Exporter) -> N
                        "which tokens get rewritten?")
 
 
-def sample_panel(tl: Timeline, task, ex: lab.Exporter) -> None:
+def sample_panel(tl: Timeline, task, ex: lab.Exporter, i: int | None = None) -> None:
     info = tl.info
     if getattr(task, "name", "") != "eca" or "states" not in info or len(info["states"]) != 1:
         return
     t = int(info["steps"])
     rows = lab.true_diagram(info["states"][0], info["rule"], t, info.get("boundary", "periodic"))
+    asked = len(tl.predictions) or 1
+    done = tl.predictions_until(i) if i is not None else []
+    wrong = None
+    if done and asked > 1:                       # the answers so far: outline the wrong ones on row t
+        wrong = np.zeros(rows.shape, dtype=bool)
+        for j, p in enumerate(done):
+            wrong[t, j] = not p.correct
     st.markdown(f"### The question, worked out (t = {t})")
-    lab.chart(viz.spacetime_figure(rows, "", mark=(t, 0), cell=18), key="tl_sample", export=ex,
-              data={"true_diagram": rows}, title="The question, worked out")
-    st.caption(f"The input (row 0) run t steps by rule {info['rule']}. The model sees only row 0; the circled cell "
-               "is the answer it must give once the window is evicted.")
+    lab.chart(viz.spacetime_figure(rows, "", wrong=wrong, mark=[(t, j) for j in range(asked)], cell=18),
+              key="tl_sample", export=ex, data={"true_diagram": rows}, title="The question, worked out")
+    st.caption(f"The input (row 0) run t steps by rule {info['rule']}. The model sees only row 0; "
+               + ("the circled cell is the answer it must give once the window is evicted." if asked == 1 else
+                  f"cells 0..{asked - 1} of row t (framed) are the answers it must give once the window is evicted"
+                  + (", the wrong ones outlined in vermillion." if done else ".")))
 
 
 def show(tl: Timeline, task) -> None:
@@ -256,7 +291,7 @@ def show(tl: Timeline, task) -> None:
                        "crosses it. Click a bar to jump there.")
             pass_panel(tl, i, ex)
         with mid_right:
-            sample_panel(tl, task, ex)
+            sample_panel(tl, task, ex, i)
         attention_and_gates(tl, i, where, ex)
         ex.menu(export_slot)
 

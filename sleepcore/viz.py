@@ -259,7 +259,7 @@ def ribbon_figure(tl: Timeline, current: int, height: int = 170) -> go.Figure:
 
 
 def spacetime_figure(rows: np.ndarray, title: str, wrong: np.ndarray | None = None, truth: np.ndarray | None = None,
-                     mark: tuple[int, int] | None = None, cell: int = 18, show_y: bool = True,
+                     mark: tuple[int, int] | list[tuple[int, int]] | None = None, cell: int = 18, show_y: bool = True,
                      x_title: str = "cell") -> go.Figure:
     """A space-time diagram: rows = time 0..t, columns = cells.
 
@@ -267,7 +267,7 @@ def spacetime_figure(rows: np.ndarray, title: str, wrong: np.ndarray | None = No
         rows: (t + 1, W) values in [0, 1]: 0/1 for a true diagram, p(1) for a model's prediction.
         wrong: (t + 1, W) bool, cells the model got wrong (outlined in vermillion).
         truth: (t + 1, W) the true values, for the hover.
-        mark: (row, col) of one cell to circle (e.g. the cell a timeline sample asks for).
+        mark: (row, col) of a cell to circle (e.g. the cell a timeline sample asks for), or a list of them.
         cell: intended cell size in pixels; sets the figure's height (the width follows the column).
         show_y: label the rows (time steps) 0..t.
     """
@@ -288,10 +288,18 @@ def spacetime_figure(rows: np.ndarray, title: str, wrong: np.ndarray | None = No
         traces.append(dict(type="scatter", x=c, y=r, mode="markers", hoverinfo="skip", showlegend=False,
                            marker=dict(symbol="square-open", size=max(6, cell - 3), color=WRONG_COLOR,
                                        line=dict(width=2.5))))
+    shapes = []
     if mark is not None:
-        traces.append(dict(type="scatter", x=[mark[1]], y=[mark[0]], mode="markers", hoverinfo="skip",
-                           showlegend=False, marker=dict(symbol="circle-open", size=cell + 2, color=EVICT_COLOR,
-                                                         line=dict(width=3))))
+        marks = [mark] if isinstance(mark, tuple) else list(mark)
+        if len(marks) == 1:
+            traces.append(dict(type="scatter", x=[marks[0][1]], y=[marks[0][0]], mode="markers", hoverinfo="skip",
+                               showlegend=False, marker=dict(symbol="circle-open", size=cell + 2, color=EVICT_COLOR,
+                                                             line=dict(width=3))))
+        else:   # several cells: one frame per row around the marked run of cells (circles would overlap)
+            for r in sorted({m[0] for m in marks}):
+                cols = [m[1] for m in marks if m[0] == r]
+                shapes.append(dict(type="rect", x0=min(cols) - 0.62, x1=max(cols) + 0.62, y0=r - 0.62, y1=r + 0.62,
+                                   line=dict(color=EVICT_COLOR, width=2.5, dash="dot"), fillcolor="rgba(0,0,0,0)"))
     layout = dict(
         title=dict(text=title, x=0.5, xanchor="center", font_size=13, y=0.98, yanchor="top"),
         xaxis=dict(showgrid=False, zeroline=False, tickmode="array", tickvals=list(range(0, W, 4)), ticks="",
@@ -299,7 +307,7 @@ def spacetime_figure(rows: np.ndarray, title: str, wrong: np.ndarray | None = No
         yaxis=dict(autorange="reversed", showgrid=False, zeroline=False, scaleanchor="x", constrain="domain", ticks="",
                    constraintoward="top", tickmode="array", tickvals=list(range(T1)), showticklabels=show_y,
                    tickfont_size=9 if T1 > 10 else 10),
-        plot_bgcolor="white",
+        plot_bgcolor="white", shapes=shapes,
     )
     margin = dict(l=22, r=4, t=30, b=36 if x_title else 20)   # the same for every diagram, so they line up
     return _figure(traces, layout, 66 + T1 * cell, margin=margin)

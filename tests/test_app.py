@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -166,6 +167,37 @@ def test_a_checkpoint_of_another_task_gets_a_timeline(tmp_path):
     at.switch_page("pages/automaton.py").run()          # no automaton model: the true diagram still works
     no_exception(at)
     assert any("No model was trained for rule 110" in i.value for i in at.info)
+
+
+def test_a_rule110_model_asking_every_cell_shows_its_answers_as_a_row(tmp_path):
+    """Rule 110 with cells=16: the answer box compares the model's row with the true one, cell by cell, and the
+    worked-out diagram frames the asked row and outlines the wrong cells."""
+    from sleepcore.checkpoint import save_checkpoint
+    from sleepcore.config import ModelConfig, SleepConfig
+    from sleepcore.model import SleepingHybrid
+    from sleepcore.tasks import make_task
+
+    task = make_task("rule110", width=16, steps=[1, 8], cells=16)
+    torch.manual_seed(0)
+    model = SleepingHybrid(ModelConfig(vocab_size=task.vocab_size, d_model=32, head_dim=16, layers="AF",
+                                       max_window=task.window), SleepConfig(window=task.window, passes=2))
+    save_checkpoint(tmp_path / "rule110-cells-n2", model, task=task.config())
+    at = app(ckpt_dir=str(tmp_path))
+    no_exception(at)
+    assert "what are cells 0..15 after t = 8 steps?" in markdown(at)
+    at.button(key="tl_last").click().run()
+    no_exception(at)
+    text = markdown(at)
+    right = int(re.search(r"<b>(\d+) of 16 right</b>", text).group(1))
+    assert text.count('title="cell ') == 32                     # the model's row and the true row
+    assert text.count("2.5px solid") == 16 - right               # the wrong cells, outlined
+    sample = chart(at, "tl_sample")
+    frame = sample["layout"]["shapes"]
+    assert len(frame) == 1 and (frame[0]["x0"], frame[0]["x1"]) == (-0.62, 15.62)
+    outlined = [t["x"] for t in sample["data"] if t.get("type") == "scatter"]
+    xs = [np.frombuffer(base64.b64decode(x["bdata"]), dtype=np.dtype(x["dtype"])) if isinstance(x, dict)
+          else np.asarray(x) for x in outlined]
+    assert sum(len(x) for x in xs) == 16 - right
 
 
 # ---------------------------------------------------------------------------- automaton
