@@ -60,7 +60,17 @@ PROVENANCE = {
     "rule110-attn-evicted-seed1": ("experiments/sweep_deep.json", "rule110-t8-attn-evicted-seed1", CPU),
     "rule110-attn-kept-seed1": ("experiments/sweep_deep.json", "rule110-t8-attn-kept-seed1", CPU),
 }
+# Rule 110 asking all 16 cells: one phase of 4,000 steps from scratch (experiments/sweep_rule110_cells_full.json)
+CELLS_SPEC = "experiments/sweep_rule110_cells_full.json"
+CELLS_STEPS = 4000
+for _n, _run in (("rule110-cells-n1", "r110cells-n1"), ("rule110-cells-n1-seed1", "r110cells-n1-seed1"),
+                 ("rule110-cells-n4", "r110cells-n4"), ("rule110-cells-n4-seed1", "r110cells-n4-seed1")):
+    PROVENANCE[_n] = (CELLS_SPEC, _run, CPU)
 DESCRIPTION = {
+    "rule110-cells-n1": "the no-sleep hybrid (N=1) asked for all 16 cells of the ring after t steps",
+    "rule110-cells-n1-seed1": "second seed of the no-sleep hybrid (N=1) asked for all 16 cells",
+    "rule110-cells-n4": "the sleeping hybrid with N=4 passes asked for all 16 cells of the ring after t steps",
+    "rule110-cells-n4-seed1": "second seed of the sleeping hybrid with N=4 asked for all 16 cells",
     "rule110-n1": "the no-sleep hybrid (N=1: one online pass per window, then eviction)",
     "rule110-n2": "the sleeping hybrid with N=2 passes per consolidation window",
     "rule110-n2-seed1": "second seed of the sleeping hybrid with N=2",
@@ -218,6 +228,19 @@ def _wall_at(log: list[dict], step: int) -> float | None:
 def training_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, run: str) -> list[str]:
     """How the model was trained: where, the schedule in its three phases, wall times, the exact commands."""
     tr, steps = cfg["train"], cfg.get("trained_steps")
+    if spec == CELLS_SPEC:      # one phase, from scratch
+        sp = json.loads((ROOT / spec).read_text())
+        r = next(x for x in sp["runs"] if x["name"] == run)
+        flags = sp["common"] + sp["groups"][r["group"]] + r["args"]
+        command = ("python -m sleepcore.train --out runs_cpu/r110cells_full/" + run + " " + " ".join(
+            f"'{f}'" if any(c in f for c in "[]") else f for f in flags) + f" --steps {CELLS_STEPS} --threads 1 --device cpu")
+        return [f"{steps:,} steps of batch {tr['batch_size']} (Muon lr {tr['lr']} + AdamW lr {tr['adam_lr']}, warmup "
+                f"{tr['warmup']}, one cosine over the {steps:,} steps to {tr['min_lr_ratio']:.0%}, clip {tr['clip']}, "
+                f"seed {tr['seed']}), from scratch, on {where}; training wall time {cfg.get('wall_seconds'):,.0f} s.",
+                "", f"Command (sweep: `{spec}`, run `{run}`):", "", "```", command, "```", "",
+                "Launched (two runs side by side, N=4 first, then N=1) by:", "", "```",
+                f"python experiments/sweep.py {spec} --runs-dir runs_cpu/r110cells_full --parallel 2 --steps {CELLS_STEPS}",
+                "```", ""]
     w3600, total = _wall_at(log, 3600), cfg.get("wall_seconds")
     continued = name in CONTINUED and steps == 6000
     out = [f"{steps:,} steps of batch {tr['batch_size']} (Muon lr {tr['lr']} + AdamW lr {tr['adam_lr']}, warmup "
@@ -256,8 +279,10 @@ def card(name: str) -> str:
              f"Elementary cellular automaton, rule {t.get('rule')}, a ring of W={t.get('width')} cells "
              f"({t.get('boundary')} boundary), {t.get('states')} initial state per sample, rollout depth t drawn "
              f"uniformly from {t.get('steps')} and stated as a token at the start of the state window. The state "
-             f"window (L={s['window']} tokens) is consolidated, then evicted; the prediction window asks for cell 0 "
-             f"after t steps. Task config: `{json.dumps(t)}`.", "",
+             f"window (L={s['window']} tokens) is consolidated, then evicted; the prediction window asks for "
+             + (f"cells 0..{t['cells'] - 1} of the state after t steps, one `?` each ({t['cells']} answers; exact "
+                "match = all of them right)" if t.get("cells", 1) > 1 else "cell 0 after t steps")
+             + f". Task config: `{json.dumps(t)}`.", "",
              "## Model", "",
              f"Layers `{m['layers']}` (A attention, F fast weights / gated {m['fast_rule']} rule), d={m['d_model']}, "
              f"{m['n_heads']} heads of {m['head_dim']}, MLP x{m['mlp_ratio']}"
@@ -281,6 +306,9 @@ def card(name: str) -> str:
                 lines.append(f"| {split} | {r['passes']} | " + " | ".join(
                     f"{v['accuracy']:.3f} [{v['ci95'][0]:.2f}, {v['ci95'][1]:.2f}]" for v in res["per_depth"].values()) + " |")
             lines.append("| chance | | " + " | ".join(f"{v['chance']:.3f}" for v in r["held_out"]["per_depth"].values()) + " |")
+            if "answer_accuracy" in r["held_out"]:
+                lines.append(f"| held-out, single cells right | {r['passes']} | " + " | ".join(
+                    f"{v['answer_accuracy']:.3f}" for v in r["held_out"]["per_depth"].values()) + " |")
             lines.append("")
     if curve:
         lines += ["## Training curve (1,000 fresh samples every 250 steps, from `log.jsonl`)", "",

@@ -323,6 +323,8 @@ class Entry:
         t = self.task
         names = {"khop": "k-hop retrieval", "arith": "arithmetic"}
         task = f"Rule {self.rule}" if self.rule is not None else names.get(t.get("name"), str(t.get("name", "?")))
+        if self.rule is not None and int(t.get("cells", 1) or 1) > 1:
+            task += f", all {t['cells']} cells" if t["cells"] == t.get("width") else f", cells 0..{t['cells'] - 1}"
         if self.hybrid:
             body = f"hybrid {self.layers}"
         else:

@@ -184,6 +184,7 @@ def test_a_rule110_model_asking_every_cell_shows_its_answers_as_a_row(tmp_path):
     save_checkpoint(tmp_path / "rule110-cells-n2", model, task=task.config())
     at = app(ckpt_dir=str(tmp_path))
     no_exception(at)
+    assert "Rule 110, all 16 cells · hybrid AF · trained N=2" in [c.value for c in at.sidebar.caption]
     assert "what are cells 0..15 after t = 8 steps?" in markdown(at)
     at.button(key="tl_last").click().run()
     no_exception(at)
