@@ -246,6 +246,7 @@ def khop_section() -> list[str]:
             out.append(f"| {p}{' (trained)' if r is accs['khop-n4'] else ''} | " + " | ".join(
                 f"{r['per_depth'][k]['accuracy']:.3f} ({r['per_depth'][k]['answer_accuracy']:.3f})" for k in ks)
                 + f" | {r['accuracy']:.3f} ({r['answer_accuracy']:.3f}) |")
+        out += [""] + khop_hops_section()
     logs = {n: {r["step"]: r["eval"]["accuracy"] for r in _evals(CKPT / n / "log.jsonl")} for n in accs
             if (CKPT / n / "log.jsonl").exists()}
     if logs:
@@ -260,6 +261,38 @@ def khop_section() -> list[str]:
                 "| step | " + " | ".join(logs) + " |", "|---|" + "---|" * len(logs)]
         for st in [x for x in steps if x % 200 == 0 or x == steps[0]]:
             out.append(f"| {st} | " + " | ".join(f"{logs[n][st]:.3f}" for n in logs) + " |")
+    return out + [""]
+
+
+def khop_hops_section() -> list[str]:
+    """Where khop-n4's answers land when it runs at other N (experiments/khop_hops.py)."""
+    path = OUT / "khop-hops.json"
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    out = ["### Where the wrong answers land (k-hop, N=4 models run at N = 2, 4, 8)", "",
+           "Each answer of khop-n4 and khop-n4-seed1 classified by its hop distance j from the start node on the "
+           f"problem's cycle ({data['samples']:,} fresh problems per k, every question at that k; "
+           f"`{data['command']}`, JSON in `docs/results/khop-hops.json`). Cells: right (j = k) / one hop off "
+           "(j = k ± 1) / elsewhere on the cycle / not a node of the cycle.", "",
+           "| model | N | " + " | ".join(f"k={k}" for k in next(iter(next(iter(data['models'].values())).values())))
+           + " |", "|---|---|" + "---|" * 4]
+    for name, by_n in data["models"].items():
+        for n, by_k in by_n.items():
+            cells = []
+            for k, hist in by_k.items():
+                right = hist.get(k, 0.0)
+                near = sum(v for j, v in hist.items() if j != "off" and abs(int(j) - int(k)) == 1)
+                off = hist.get("off", 0.0)
+                cells.append(f"{right:.2f} / {near:.2f} / {max(0.0, 1 - right - near - off):.2f} / {off:.2f}")
+            out.append(f"| {name} | {n}{' (trained)' if n == '4' else ''} | " + " | ".join(cells) + " |")
+    out += ["", "Run at N=8, more passes than it was trained with, the model still answers with a node of the "
+            "cycle (at most 2% off it) near the right one on the path: seed 0 one hop off (k=2 one hop short, k=4 one "
+            "hop long), seed 1 two hops short (at k=3 and k=4). Which k suffers differs between the seeds, which is "
+            "why exact match at N=8 is not monotone in k. At N=2, fewer passes than trained, the answers fall short "
+            "more grossly: seed 0 answers most k=2 questions with the node one hop away, seed 1 answers most k=3 "
+            "questions with the start node itself (79%), and at k=4 a quarter of seed 0's answers are not on the "
+            "cycle at all."]
     return out + [""]
 
 
