@@ -146,18 +146,23 @@ def test_attention_only_baselines_explain_what_they_lack(name, caption):
     assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("tl_S_1")]
 
 
-def test_a_checkpoint_of_another_task_gets_a_timeline(tmp_path):
-    """k-hop retrieval: three consolidation windows, then the query window; an untrained model is enough."""
+def untrained_checkpoint(folder: Path, task_name: str, **params) -> None:
+    """A small untrained hybrid (AF, N=2) for the task, saved as a checkpoint: enough to exercise the pages."""
     from sleepcore.checkpoint import save_checkpoint
     from sleepcore.config import ModelConfig, SleepConfig
     from sleepcore.model import SleepingHybrid
     from sleepcore.tasks import make_task
 
-    task = make_task("khop")
+    task = make_task(task_name, **params)
     torch.manual_seed(0)
     model = SleepingHybrid(ModelConfig(vocab_size=task.vocab_size, d_model=32, head_dim=16, layers="AF",
                                        max_window=task.window), SleepConfig(window=task.window, passes=2))
-    save_checkpoint(tmp_path / "khop-n2", model, task=task.config())
+    save_checkpoint(folder, model, task=task.config())
+
+
+def test_a_checkpoint_of_another_task_gets_a_timeline(tmp_path):
+    """k-hop retrieval: three consolidation windows, then the query window; an untrained model is enough."""
+    untrained_checkpoint(tmp_path / "khop-n2", "khop")
     at = app(ckpt_dir=str(tmp_path))
     no_exception(at)
     assert len(at.select_slider(key="step").options) == 3 * (8 + 1 + 1) + 8 + 1   # a full last window is evicted too
@@ -172,16 +177,7 @@ def test_a_checkpoint_of_another_task_gets_a_timeline(tmp_path):
 def test_a_rule110_model_asking_every_cell_shows_its_answers_as_a_row(tmp_path):
     """Rule 110 with cells=16: the answer box compares the model's row with the true one, cell by cell, and the
     worked-out diagram frames the asked row and outlines the wrong cells."""
-    from sleepcore.checkpoint import save_checkpoint
-    from sleepcore.config import ModelConfig, SleepConfig
-    from sleepcore.model import SleepingHybrid
-    from sleepcore.tasks import make_task
-
-    task = make_task("rule110", width=16, steps=[1, 8], cells=16)
-    torch.manual_seed(0)
-    model = SleepingHybrid(ModelConfig(vocab_size=task.vocab_size, d_model=32, head_dim=16, layers="AF",
-                                       max_window=task.window), SleepConfig(window=task.window, passes=2))
-    save_checkpoint(tmp_path / "rule110-cells-n2", model, task=task.config())
+    untrained_checkpoint(tmp_path / "rule110-cells-n2", "rule110", width=16, steps=[1, 8], cells=16)
     at = app(ckpt_dir=str(tmp_path))
     no_exception(at)
     assert "Rule 110, all 16 cells · hybrid AF · trained N=2" in [c.value for c in at.sidebar.caption]
