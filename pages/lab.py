@@ -387,10 +387,11 @@ def find(entries: list[Entry], name: str | None) -> Entry | None:
 
 
 def pick_by_passes(entries: list[Entry], rule: int = 110) -> dict[int, Entry]:
-    """Per trained N: the first hybrid trained with exactly that N for this rule that loads (seed 0 first)."""
+    """Per trained N: the first hybrid trained with exactly that N for this rule that loads (one that answers
+    cell 0 before one asking several cells, then seed 0 first)."""
     out: dict[int, Entry] = {}
     ranked = sorted((e for e in entries if e.ok and e.hybrid and e.rule == rule and e.eviction == "hard"),
-                    key=lambda e: (e.seed, len(e.name), e.name))
+                    key=lambda e: (int(e.task.get("cells", 1) or 1) > 1, e.seed, len(e.name), e.name))
     for e in ranked:
         ns = e.trained_passes
         if len(ns) == 1 and ns[0] not in out and loads(e):

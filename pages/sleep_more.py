@@ -46,10 +46,26 @@ def _open_clicked(chart_key: str) -> None:
             return
 
 
-def jobs(entries) -> list[tuple[str, lab.Entry, int]]:
-    """(role, entry, N) pairs to evaluate: trained hybrids at their N, nmix at several N, the baselines (seed 0
-    of each kind, when there is one: a second seed would draw a second line of the same name)."""
+def asked_cells(e: lab.Entry) -> int:
+    """How many cells a Rule 110 checkpoint answers per sample (1: cell 0; 16: the whole row)."""
+    return int(e.task.get("cells", 1) or 1)
+
+
+def families(entries) -> list[int]:
+    """The kinds of Rule 110 question among the checkpoints (cells asked per sample), one-cell first."""
+    return sorted({asked_cells(e) for e in entries if e.ok and e.rule == 110})
+
+
+def family_label(cells: int) -> str:
+    return "cell 0 (one answer)" if cells == 1 else f"all {cells} cells (whole row right)"
+
+
+def jobs(entries, cells: int = 1) -> list[tuple[str, lab.Entry, int]]:
+    """(role, entry, N) pairs to evaluate among the Rule 110 checkpoints asking `cells` cells: trained hybrids
+    at their N, nmix at several N, the baselines (seed 0 of each kind, when there is one: a second seed would
+    draw a second line of the same name). Models asking different questions are never mixed in one chart."""
     out = []
+    entries = [e for e in entries if e.ok and e.rule == 110 and asked_cells(e) == cells]
     for e in entries:
         if not e.ok or e.rule != 110:
             continue
@@ -163,7 +179,17 @@ def main() -> None:
     if err:
         st.info(err, icon=":material/folder_off:")
         return
-    todo = jobs(entries)
+    kinds = families(entries)
+    if len(kinds) > 1:
+        if ss.get("sm_family") not in kinds:
+            ss["sm_family"] = kinds[0]
+        st.segmented_control("The question the models answer", kinds, key="sm_family", format_func=family_label,
+                             persist_state="session",
+                             help="Models trained to answer cell 0 after t steps, or every cell of the row (exact "
+                                  "match = all of them right). Accuracies of the two are not comparable, so they "
+                                  "are never drawn together.")
+    cells = ss.get("sm_family") if len(kinds) > 1 else (kinds[0] if kinds else 1)
+    todo = jobs(entries, cells)
     if not todo:
         st.info("No Rule 110 checkpoints to compare here yet. Train some with `python -m sleepcore.train`.",
                 icon=":material/school:")
@@ -188,7 +214,7 @@ def main() -> None:
                                   persist_state="session", help="Shallow questions are easy for every model; "
                                   "the differences live at the deepest t.")
     missing = [k for k in ("evicted", "kept") if k not in lab.baselines(entries)]
-    if missing:
+    if missing and cells == 1:
         st.caption("ⓘ Baseline(s) not found yet: " + ", ".join(BASELINE_STYLE[k][0] for k in missing)
                    + ". They appear here as soon as their checkpoints are in the checkpoints folder.")
 
@@ -207,10 +233,13 @@ def main() -> None:
                                   refs=refs, x_log2=True)
         lab.chart(fig, key="sm_by_n", on_select=lambda: _open_clicked("sm_by_n"), selection_mode="points",
                   export=ex, title="Accuracy against N")
-        st.caption("Purple line: *nmix*, one model trained with N drawn from {1, 2, 4}, run here at each N (N = 8 "
-                   "is beyond anything it trained on). Dots: models trained with a single N. Horizontal lines: the "
-                   "no-sleep hybrid and the attention-only baselines (cache evicted: must forget; cache kept: no "
-                   "memory limit at all). Look for: does accuracy on deep questions climb with N?")
+        st.caption(("Purple line: *nmix*, one model trained with N drawn from {1, 2, 4}, run here at each N (N = 8 "
+                    "is beyond anything it trained on). Dots: models trained with a single N. Horizontal lines: the "
+                    "no-sleep hybrid and the attention-only baselines (cache evicted: must forget; cache kept: no "
+                    "memory limit at all). ") if cells == 1 else
+                   (f"Dots: models trained with a single N to answer all {cells} cells; a sample counts as right only "
+                    "when every cell is. Horizontal line: the no-sleep hybrid. ")
+                   + "Look for: does accuracy on deep questions climb with N?")
     with right:
         st.markdown("### Accuracy against depth t")
         fig = viz.accuracy_figure(depth_series(todo, results, depths), "depth t (automaton steps)",

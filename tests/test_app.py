@@ -246,6 +246,25 @@ def test_sleep_more_measures_and_opens_a_point_in_the_timeline():
     assert "window 1, wake token 1 of 17: 't=7'" in markdown(at)
 
 
+def test_sleep_more_never_mixes_models_that_answer_different_questions(tmp_path):
+    """One-cell and all-cells Rule 110 models side by side: a control picks which kind is compared."""
+    untrained_checkpoint(tmp_path / "rule110-n2", "rule110", width=16, steps=[1, 8])
+    untrained_checkpoint(tmp_path / "rule110-cells-n2", "rule110", width=16, steps=[1, 8], cells=16)
+    at = app(ckpt_dir=str(tmp_path), eval_samples=25)
+    at.switch_page("pages/sleep_more.py").run()
+    no_exception(at)
+    control = at.segmented_control(key="sm_family")
+    assert control.options == ["cell 0 (one answer)", "all 16 cells (whole row right)"] and control.value == 1
+    assert list(at.dataframe[0].value["checkpoint"]) == ["rule110-n2"]
+    control.set_value(16).run()
+    no_exception(at)
+    assert list(at.dataframe[0].value["checkpoint"]) == ["rule110-cells-n2"]
+    assert not any("Baseline(s) not found" in c.value for c in at.caption)     # none exist for this question
+    at.switch_page("pages/automaton.py").run()                             # the diagram asks the one-cell model
+    no_exception(at)
+    assert "`rule110-n2` at N = 2" in " ".join(c.value for c in at.caption)
+
+
 # ---------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("page", ["pages/timeline.py", "pages/automaton.py", "pages/sleep_more.py"])
 def test_missing_checkpoints_folder_is_explained(monkeypatch, tmp_path, page):
