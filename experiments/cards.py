@@ -63,7 +63,7 @@ PROVENANCE = {
 # Rule 110 asking all 16 cells: one phase of 4,000 steps from scratch (experiments/sweep_rule110_cells_full.json)
 CELLS_SPEC = "experiments/sweep_rule110_cells_full.json"
 CELLS_STEPS = 4000
-CELLS_WHERE = ("this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), 1 thread, two or three runs side by "
+CELLS_WHERE = ("this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), 1 thread, two to four runs side by "
                "side next to the app's tests")
 for _n, _run in (("rule110-cells-n1", "r110cells-n1"), ("rule110-cells-n1-seed1", "r110cells-n1-seed1"),
                  ("rule110-cells-n2", "r110cells-n2"), ("rule110-cells-n4", "r110cells-n4"),
@@ -242,10 +242,14 @@ def training_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, 
                 f"{tr['warmup']}, one cosine over the {steps:,} steps to {tr['min_lr_ratio']:.0%}, clip {tr['clip']}, "
                 f"seed {tr['seed']}), from scratch, on {where}; training wall time {cfg.get('wall_seconds'):,.0f} s.",
                 "", f"Command (sweep: `{spec}`, run `{run}`):", "", "```", command, "```", "",
-                "Launched by (the N=1 and N=4 runs two side by side, N=4 first; N=2 beside them as a third "
-                "process):", "", "```",
+                "Launched by (three sweeps over the same spec, side by side on the two cores: the two N=4 runs, "
+                "the N=2 run, then the two N=1 runs):", "", "```",
                 f"python experiments/sweep.py {spec} --runs-dir runs_cpu/r110cells_full --steps {CELLS_STEPS} "
-                + ("--parallel 1 --only r110cells-n2" if run == "r110cells-n2" else "--parallel 2"), "```", ""]
+                + {"r110cells-n2": "--parallel 1 --only r110cells-n2",
+                   "r110cells-n1": "--parallel 2 --only r110cells-n1,r110cells-n1-seed1",
+                   "r110cells-n1-seed1": "--parallel 2 --only r110cells-n1,r110cells-n1-seed1"}.get(
+                    run, "--parallel 2 --only r110cells-n4,r110cells-n4-seed1"), "```",
+                "", f"The checkpoint is a copy of that run folder (`runs_cpu/r110cells_full/{run}`).", ""]
     w3600, total = _wall_at(log, 3600), cfg.get("wall_seconds")
     continued = name in CONTINUED and steps == 6000
     out = [f"{steps:,} steps of batch {tr['batch_size']} (Muon lr {tr['lr']} + AdamW lr {tr['adam_lr']}, warmup "

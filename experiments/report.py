@@ -316,8 +316,9 @@ def cells_section() -> list[str]:
            "seed (seed 0; the CPU time for a second was not there), the same "
            f"data, recipe and budget ({', '.join(f'{s:,}' for s in steps)} steps of batch 512, one cosine, every run "
            "from scratch) on this project's 2-core CPU: `python experiments/sweep.py "
-           f"{CELLS_SPEC} --runs-dir runs_cpu/r110cells_full --parallel 2 --steps {steps[-1]}` (N=2 beside it with "
-           "`--parallel 1 --only r110cells-n2`). "
+           f"{CELLS_SPEC} --runs-dir runs_cpu/r110cells_full --steps {steps[-1]} --parallel 2 --only "
+           "r110cells-n4,r110cells-n4-seed1` (and likewise `--only r110cells-n2`, `--only r110cells-n1,"
+           "r110cells-n1-seed1`; the three sweeps ran side by side). "
            f"Held-out inputs only ({SAMPLES:,} initial states per t never drawn in training), "
            "`python -m sleepcore.evaluate --checkpoint checkpoints/NAME --samples 2000 --per-depth --json`.", "",
            "![exact match by depth](results/cells_by_depth.svg)", "",
