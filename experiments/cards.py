@@ -63,7 +63,7 @@ PROVENANCE = {
 # Rule 110 asking all 16 cells: one phase of 4,000 steps from scratch (experiments/sweep_rule110_cells_full.json)
 CELLS_SPEC = "experiments/sweep_rule110_cells_full.json"
 CELLS_STEPS = 4000
-CELLS_WHERE = ("this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), 1 thread, two to four runs side by "
+CELLS_WHERE = ("this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), 1 thread, two to five runs side by "
                "side next to the app's tests")
 for _n, _run in (("rule110-cells-n1", "r110cells-n1"), ("rule110-cells-n1-seed1", "r110cells-n1-seed1"),
                  ("rule110-cells-n2", "r110cells-n2"), ("rule110-cells-n4", "r110cells-n4"),
