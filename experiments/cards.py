@@ -283,7 +283,7 @@ def card(name: str) -> str:
     from safetensors.torch import load_file
     n_params = sum(v.numel() for v in load_file(str(folder / "model.safetensors")).values())
     m, s, t, tr = cfg["model"], cfg["sleep"], cfg["task"], cfg["train"]
-    lines = [f"# {name}", "", f"{DESCRIPTION[name].capitalize()}.", "",
+    lines = [f"# {name}", "", f"{DESCRIPTION[name][0].upper() + DESCRIPTION[name][1:]}.", "",
              "## Task", "",
              f"Elementary cellular automaton, rule {t.get('rule')}, a ring of W={t.get('width')} cells "
              f"({t.get('boundary')} boundary), {t.get('states')} initial state per sample, rollout depth t drawn "

@@ -24,6 +24,7 @@ def test_a_shipped_checkpoint_loads_and_has_its_card(folder: Path):
     assert model.cfg.vocab_size == task.vocab_size and cfg.get("trained_steps")
     card = (folder / "README.md").read_text()
     assert card.startswith(f"# {folder.name}\n")
+    assert "with n=" not in card and "(n=" not in card and "kv cache" not in card   # not lower-cased: N=4, KV
     assert "python -m sleepcore.train" in card                                          # how it was trained
     assert "python -m sleepcore.evaluate --checkpoint checkpoints/" + folder.name in card   # how it was measured
     assert "wall time" in card and ("CPU" in card or "GPU" in card or "H200" in card)      # where and how long
