@@ -230,7 +230,7 @@ def main() -> None:
         ch = sum(chance[d] for d in pooled) / len(pooled)
         fig = viz.accuracy_figure(series, "sleep passes N",
                                   chance={"x": list(TEST_TIME_N), "acc": [ch] * len(TEST_TIME_N)},
-                                  refs=refs, x_log2=True)
+                                  refs=refs, x_log2=True, y_min=0.35 if cells == 1 else -0.02)
         lab.chart(fig, key="sm_by_n", on_select=lambda: _open_clicked("sm_by_n"), selection_mode="points",
                   export=ex, title="Accuracy against N")
         st.caption(("Purple line: *nmix*, one model trained with N drawn from {1, 2, 4}, run here at each N (N = 8 "
@@ -243,7 +243,8 @@ def main() -> None:
     with right:
         st.markdown("### Accuracy against depth t")
         fig = viz.accuracy_figure(depth_series(todo, results, depths), "depth t (automaton steps)",
-                                  chance={"x": depths, "acc": [chance[d] for d in depths]})
+                                  chance={"x": depths, "acc": [chance[d] for d in depths]},
+                                  y_min=0.35 if cells == 1 else -0.02)
         lab.chart(fig, key="sm_by_depth", on_select=lambda: _open_clicked("sm_by_depth"), selection_mode="points",
                   export=ex, title="Accuracy against depth t")
         st.caption("Each model at the N it was trained with. Every line starts near 1 for shallow t; look at where "

@@ -314,7 +314,8 @@ def spacetime_figure(rows: np.ndarray, title: str, wrong: np.ndarray | None = No
 
 
 def accuracy_figure(series: Sequence[dict], x_title: str, chance: dict | None = None,
-                    refs: Sequence[dict] = (), height: int = 400, x_log2: bool = False) -> go.Figure:
+                    refs: Sequence[dict] = (), height: int = 400, x_log2: bool = False,
+                    y_min: float = 0.35) -> go.Figure:
     """Accuracy lines with Wilson 95% bands (or error bars for single points).
 
     Args:
@@ -324,6 +325,8 @@ def accuracy_figure(series: Sequence[dict], x_title: str, chance: dict | None = 
         chance: {"x": [...], "acc": [...]} the majority-answer level (dotted grey, labelled).
         refs: horizontal reference lines: dicts with label, acc, lo, hi, color, dash (labelled on the line).
         x_log2: place x at log2(x) (for N = 1, 2, 4, 8), labelled with the original values.
+        y_min: bottom of the accuracy axis (0.35 suits one binary answer, where chance is about 0.5; use 0 when
+            chance is near 0, as for exact match over many answers).
     """
     pos = (lambda v: float(np.log2(v))) if x_log2 else (lambda v: v)
     xs = sorted({x for s in series for x in s["x"]} | set((chance or {}).get("x", [])))
@@ -366,7 +369,7 @@ def accuracy_figure(series: Sequence[dict], x_title: str, chance: dict | None = 
         xaxis=dict(title=dict(text=x_title, font_size=12), tickmode="array", tickvals=[pos(v) for v in xs],
                    ticktext=[str(v) for v in xs], gridcolor="white", zeroline=False,
                    range=[pos(xs[0]) - 0.3, pos(xs[-1]) + 0.45] if xs else None),
-        yaxis=dict(title=dict(text="accuracy on held-out inputs", font_size=12), range=[0.35, 1.02], gridcolor="white"),
+        yaxis=dict(title=dict(text="accuracy on held-out inputs", font_size=12), range=[y_min, 1.02], gridcolor="white"),
         legend=dict(orientation="h", y=-0.2, yanchor="top", x=0, font_size=11, entrywidth=0.5,
                     entrywidthmode="fraction"),
         plot_bgcolor="#F7F8FA", clickmode="event+select",
