@@ -115,7 +115,7 @@ def sidebar() -> None:
         if st.session_state.get(lab.CKPT) not in names:
             # the flagship: a one-cell Rule 110 hybrid trained with N=4 (seed 0 first), else any loadable checkpoint
             preferred = sorted((e for e in entries if e.ok and e.hybrid and e.default_passes == 4 and e.rule == 110),
-                               key=lambda e: (int(e.task.get("cells", 1) or 1) > 1, e.seed, e.name))
+                               key=lambda e: (e.cells_asked > 1, e.seed, e.name))
             st.session_state[lab.CKPT] = (preferred or [e for e in entries if e.ok] or entries)[0].name
             st.session_state[lab.PASSES] = lab.find(entries, st.session_state[lab.CKPT]).default_passes
         st.selectbox("Checkpoint", names, key=lab.CKPT, on_change=_on_checkpoint_change,

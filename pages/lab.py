@@ -289,6 +289,11 @@ class Entry:
         return (self.config.get("sleep") or {}).get("eviction", "hard") if self.ok else "hard"
 
     @property
+    def cells_asked(self) -> int:
+        """Automaton cells a sample asks (1: cell 0, the default; 16 on a 16-cell ring: the whole row)."""
+        return int(self.task.get("cells", 1) or 1)
+
+    @property
     def trained_passes(self) -> tuple[int, ...]:
         """The N (or Ns) the model was trained with."""
         if not self.ok:
@@ -323,7 +328,7 @@ class Entry:
         t = self.task
         names = {"khop": "k-hop retrieval", "arith": "arithmetic"}
         task = f"Rule {self.rule}" if self.rule is not None else names.get(t.get("name"), str(t.get("name", "?")))
-        if self.rule is not None and int(t.get("cells", 1) or 1) > 1:
+        if self.rule is not None and self.cells_asked > 1:
             task += f", all {t['cells']} cells" if t["cells"] == t.get("width") else f", cells 0..{t['cells'] - 1}"
         if self.hybrid:
             body = f"hybrid {self.layers}"
@@ -391,7 +396,7 @@ def pick_by_passes(entries: list[Entry], rule: int = 110) -> dict[int, Entry]:
     cell 0 before one asking several cells, then seed 0 first)."""
     out: dict[int, Entry] = {}
     ranked = sorted((e for e in entries if e.ok and e.hybrid and e.rule == rule and e.eviction == "hard"),
-                    key=lambda e: (int(e.task.get("cells", 1) or 1) > 1, e.seed, len(e.name), e.name))
+                    key=lambda e: (e.cells_asked > 1, e.seed, len(e.name), e.name))
     for e in ranked:
         ns = e.trained_passes
         if len(ns) == 1 and ns[0] not in out and loads(e):

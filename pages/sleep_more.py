@@ -46,14 +46,9 @@ def _open_clicked(chart_key: str) -> None:
             return
 
 
-def asked_cells(e: lab.Entry) -> int:
-    """How many cells a Rule 110 checkpoint answers per sample (1: cell 0; 16: the whole row)."""
-    return int(e.task.get("cells", 1) or 1)
-
-
 def families(entries) -> list[int]:
     """The kinds of Rule 110 question among the checkpoints (cells asked per sample), one-cell first."""
-    return sorted({asked_cells(e) for e in entries if e.ok and e.rule == 110})
+    return sorted({e.cells_asked for e in entries if e.ok and e.rule == 110})
 
 
 def family_label(cells: int) -> str:
@@ -65,10 +60,8 @@ def jobs(entries, cells: int = 1) -> list[tuple[str, lab.Entry, int]]:
     at their N, nmix at several N, the baselines (seed 0 of each kind, when there is one: a second seed would
     draw a second line of the same name). Models asking different questions are never mixed in one chart."""
     out = []
-    entries = [e for e in entries if e.ok and e.rule == 110 and asked_cells(e) == cells]
+    entries = [e for e in entries if e.ok and e.rule == 110 and e.cells_asked == cells]
     for e in entries:
-        if not e.ok or e.rule != 110:
-            continue
         ns = e.trained_passes
         if not e.hybrid:
             if not e.seed or not any(o.ok and not o.hybrid and o.rule == 110 and not o.seed
