@@ -100,7 +100,9 @@ def prediction_html(tl: Timeline, i: int) -> str:
     info = tl.info
     t = info.get("steps")
     n_asked = len(tl.predictions)
-    row = t is not None and n_asked > 1          # a Rule 110 sample asking cells 0..Q-1: show them as rows
+    # one state asked for cells 0..Q-1 (task cells=Q): show them as rows; several states (the paper's layout)
+    # ask cell 0 of each, one line per state
+    row = t is not None and n_asked > 1 and len(info.get("states") or []) == 1
     question = (f"what are cells 0..{n_asked - 1} after t = {t} steps?" if row
                 else f"what is cell 0 after t = {t} steps?" if t is not None else "the answer at each query")
     done = tl.predictions_until(i)

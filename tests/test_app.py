@@ -246,6 +246,18 @@ def test_sleep_more_measures_and_opens_a_point_in_the_timeline():
     assert "window 1, wake token 1 of 17: 't=7'" in markdown(at)
 
 
+def test_a_rule110_model_with_several_states_asks_cell_0_of_each(tmp_path):
+    """The paper's layout (four states, cell 0 of each): one line per state, not a row of cells."""
+    untrained_checkpoint(tmp_path / "rule110-states4-n2", "rule110", width=8, states=4, steps=[1, 4])
+    at = app(ckpt_dir=str(tmp_path))
+    no_exception(at)
+    at.button(key="tl_last").click().run()
+    no_exception(at)
+    text = markdown(at)
+    assert "what is cell 0 after t = 4 steps?" in text and text.count("Model says") == 4
+    assert 'title="cell ' not in text
+
+
 def test_sleep_more_never_mixes_models_that_answer_different_questions(tmp_path):
     """One-cell and all-cells Rule 110 models side by side: a control picks which kind is compared."""
     untrained_checkpoint(tmp_path / "rule110-n2", "rule110", width=16, steps=[1, 8])
