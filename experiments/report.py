@@ -303,9 +303,11 @@ def _depth_sentence(res: dict, d: str, chance: float) -> str:
         accs = [r["held_out"]["per_depth"][d]["accuracy"] for _, r in rs]
         parts.append(f"{g.replace(' (no sleep)', '')} {', '.join(f'{a:.3f}' for a in accs)}"
                      + (f" (mean {sum(accs) / len(accs):.3f})" if len(accs) > 1 else " (one seed)"))
+    n4 = [r["held_out"]["per_depth"][d]["accuracy"] for _, r in res.get("N=4", [])]
+    spread = (f", but the two N=4 seeds differ by a factor of {max(n4) / max(min(n4), 1e-9):.1f}, so the size of the "
+              "gain is not pinned down by two seeds") if len(n4) > 1 else ""
     return (f"One step shallower, at t={d}: " + "; ".join(parts) + f"; chance {chance:.3f}. Here the no-sleep "
-            "models are near chance and the order is N=1 < N=2 < N=4 in seed means, the paper's picture, but the "
-            "two N=4 seeds differ by a factor of five, so the size of the gain is not pinned down by two seeds.")
+            "models are near chance and the order is N=1 < N=2 < N=4 in seed means, the paper's picture" + spread + ".")
 
 
 def cells_section() -> list[str]:
