@@ -34,6 +34,7 @@ st.markdown(
 )
 
 lab.init_state()
+lab.remove_stale_uploads_once()   # upload folders of servers killed before they could clean up
 
 
 TASK_MENU_ORDER = {"rule110": 0, "eca": 0, "khop": 1, "arith": 2}

@@ -454,11 +454,46 @@ class UploadFolder:
         import tempfile
         import weakref
 
-        self.path = Path(tempfile.mkdtemp(prefix="sleeplab-upload-"))
+        self.path = Path(tempfile.mkdtemp(prefix=f"{UPLOAD_DIR_PREFIX}{os.getpid()}-"))
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.path), ignore_errors=True)
 
     def delete(self) -> None:
         self._finalizer()
+
+
+UPLOAD_DIR_PREFIX = "sleeplab-upload-"   # + the server's pid + "-" + a random part
+
+
+@st.cache_resource(show_spinner=False)
+def remove_stale_uploads_once() -> int:
+    """Run remove_stale_uploads once per server process (the first page view); returns how many went."""
+    return len(remove_stale_uploads())
+
+
+def remove_stale_uploads(root: Path | None = None) -> list[Path]:
+    """Delete upload folders left by app servers that are no longer running (killed before they could clean up).
+
+    A folder is named after the pid of the server that made it; it is removed only when no process with that pid
+    exists, so the folders of a live server (this one or another) are never touched. Returns what was removed.
+    """
+    import shutil
+    import tempfile
+
+    removed = []
+    for folder in Path(root or tempfile.gettempdir()).glob(f"{UPLOAD_DIR_PREFIX}*-*"):
+        pid = folder.name[len(UPLOAD_DIR_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or not folder.is_dir():
+            continue
+        try:
+            os.kill(int(pid), 0)              # signal 0: only asks whether the process exists
+            continue
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OverflowError, OSError):
+            continue                          # exists (another user's) or unknowable: leave it
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
 
 
 def add_upload(files) -> str:

@@ -208,6 +208,36 @@ def test_upload_folders_belong_to_their_session_and_are_deleted_with_it():
     assert not any(f.exists() for f in kept)
 
 
+def test_upload_folders_of_a_killed_server_are_removed_at_the_next_start(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from pages import lab
+
+    # A "server" that uploads a checkpoint and is then SIGKILLed: its finalizer never runs, the folder stays.
+    script = ("import os, signal, sys; sys.path.insert(0, %r); from pages import lab; f = lab.UploadFolder(); "
+              "(f.path / 'model.safetensors').write_bytes(b'x'); print(f.path, flush=True); "
+              "os.kill(os.getpid(), signal.SIGKILL)" % str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": str(tmp_path)}, timeout=120)
+    assert proc.returncode == -9, proc.stderr
+    dead = Path(proc.stdout.strip())
+    assert dead.parent == tmp_path and dead.is_dir()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        theirs = tmp_path / f"{lab.UPLOAD_DIR_PREFIX}{alive.pid}-abc"       # another live server's upload
+        mine = tmp_path / f"{lab.UPLOAD_DIR_PREFIX}{os.getpid()}-abc"        # this server's
+        other = tmp_path / "sleeplab-upload-notapid-abc"                    # not ours to judge
+        for d in (theirs, mine, other):
+            d.mkdir()
+        assert lab.remove_stale_uploads(tmp_path) == [dead]
+        assert not dead.exists() and theirs.is_dir() and mine.is_dir() and other.is_dir()
+    finally:
+        alive.kill()
+        alive.wait()
+
+
 # ---------------------------------------------------------------------------- export
 def test_the_timeline_exports_its_figures_and_the_arrays_behind_them():
     at = run()
