@@ -219,6 +219,23 @@ def pass_norm_figure(passes: Sequence[int], norms: np.ndarray, current: int | No
     return _figure(traces, layout, height, margin=dict(l=44, r=8, t=6, b=20))
 
 
+def _fitting_ticks(labels: list[str], plot_px: float = 460.0, char_px: float = 6.0, gap_px: float = 3.0) -> list[int]:
+    """Which bars get an x label so that none overlap, left to right, at an assumed plot width.
+
+    Labels stay horizontal (rotated ones are hard to read); a label that would touch the previous one is skipped,
+    so a long token costs its neighbour its label rather than rotating the whole axis. Every bar keeps its hover.
+    """
+    slot = plot_px / max(1, len(labels))
+    shown, right = [], -1e9
+    for i, text in enumerate(labels):
+        half = (len(text) * char_px) / 2
+        centre = (i + 0.5) * slot
+        if centre - half >= right + gap_px:
+            shown.append(i)
+            right = centre + half
+    return shown
+
+
 def ribbon_figure(tl: Timeline, current: int, height: int = 170) -> go.Figure:
     """The whole sample at a glance: KV-cache occupancy per step (bars coloured wake / sleep / evict),
     the size of the fast weights ||S|| (line), and the current step highlighted.
@@ -244,13 +261,13 @@ def ribbon_figure(tl: Timeline, current: int, height: int = 170) -> go.Figure:
                            hovertemplate="step %{x}<br>‖S‖ (all fast blocks, heads) = %{y:.2f}<extra></extra>"))
         traces.append(dict(type="scatter", x=[current], y=[norm[current]], yaxis="y2", mode="markers",
                            showlegend=False, marker=dict(color=INK, size=8), hoverinfo="skip"))
-    every = max(1, int(np.ceil(n / 48)))
+    shown_ticks = _fitting_ticks(ticks)
     layout = dict(
         showlegend=False, bargap=0.12, plot_bgcolor="#F7F8FA",
         shapes=[dict(type="rect", xref="x", yref="paper", x0=current - 0.5, x1=current + 0.5, y0=0, y1=1,
                      fillcolor=KIND_COLORS[kinds[current]], opacity=0.16, line=dict(width=0), layer="below")],
-        xaxis=dict(tickmode="array", tickvals=list(x[::every]), ticktext=ticks[::every], tickfont_size=10,
-                   range=[-0.6, n - 0.4], showgrid=False),
+        xaxis=dict(tickmode="array", tickvals=shown_ticks, ticktext=[ticks[i] for i in shown_ticks], tickfont_size=10,
+                   tickangle=0, range=[-0.6, n - 0.4], showgrid=False),
         yaxis=dict(title=dict(text="KV entries", font_size=11), gridcolor="white", rangemode="tozero"),
         yaxis2=dict(overlaying="y", side="right", title=dict(text="‖S‖", font_size=11), showgrid=False,
                     rangemode="tozero"),

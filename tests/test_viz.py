@@ -76,6 +76,19 @@ def test_ribbon_marks_kinds_occupancy_and_current_step(tl):
     (rect,) = fig.layout.shapes
     assert (rect.x0, rect.x1) == (17.5, 18.5)
     assert any(t.name == "‖S‖" for t in fig.data)
+    assert fig.layout.xaxis.tickangle == 0
+
+
+def test_ribbon_labels_stay_horizontal_and_never_overlap():
+    short = viz._fitting_ticks(["0", "1"] * 10)                               # few bars: every one labelled
+    assert short == list(range(20))
+    labels = ["t=8"] + ["1"] * 16 + ["p2", "p3", "p4", "✂"] + ["?"] * 16    # an all-cells sample (37 bars)
+    shown = viz._fitting_ticks(labels)
+    slot = 460 / len(labels)
+    spans = [((i + 0.5) * slot - 3 * len(labels[i]), (i + 0.5) * slot + 3 * len(labels[i])) for i in shown]
+    assert all(b[0] - a[1] >= 3 for a, b in zip(spans, spans[1:]))            # no two labels touch
+    assert shown[0] == 0 and 1 not in shown and set(range(21, 37)) <= set(shown)   # a long token costs its neighbour
+    assert len(viz._fitting_ticks(["?"] * 400)) < 400                         # a long sample is thinned
 
 
 def test_pass_norm_figure_highlights_the_current_pass(tl):
