@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sleepcore.train import TrainConfig, lr_factor  # noqa: E402
 CKPT, EVAL = ROOT / "checkpoints", ROOT / "docs" / "results" / "eval"
 
 SWEEP_GPU = ["python experiments/sweep.py experiments/sweep_deep.json --runs-dir runs2 --device cuda --parallel 6 "
@@ -60,9 +64,10 @@ PROVENANCE = {
     "rule110-attn-evicted-seed1": ("experiments/sweep_deep.json", "rule110-t8-attn-evicted-seed1", CPU),
     "rule110-attn-kept-seed1": ("experiments/sweep_deep.json", "rule110-t8-attn-kept-seed1", CPU),
 }
-# Rule 110 asking all 16 cells: one phase of 4,000 steps from scratch (experiments/sweep_rule110_cells_full.json)
+# Rule 110 asking all 16 cells: 4,000 steps from scratch (experiments/sweep_rule110_cells_full.json), then continued
 CELLS_SPEC = "experiments/sweep_rule110_cells_full.json"
 CELLS_STEPS = 4000
+CELLS_LONG_SPEC = "experiments/sweep_rule110_cells_long.json"   # the second phase, 4,000 -> 8,000 steps
 CELLS_WHERE = ("this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), 1 thread, two to five runs side by "
                "side next to the app's tests")
 for _n, _run in (("rule110-cells-n1", "r110cells-n1"), ("rule110-cells-n1-seed1", "r110cells-n1-seed1"),
@@ -229,6 +234,23 @@ def _wall_at(log: list[dict], step: int) -> float | None:
     return next((r["wall_seconds"] for r in log if r.get("step") == step and "wall_seconds" in r), None)
 
 
+def _cells_continued(cfg: dict, log: list[dict], run: str, steps: int) -> list[str]:
+    """Second phase of an all-cells run: resumed from its 4,000-step checkpoint with a longer cosine."""
+    tr = cfg["train"]
+    tc = TrainConfig(steps=steps, warmup=tr["warmup"], min_lr_ratio=tr["min_lr_ratio"])
+    w0, total = _wall_at(log, CELLS_STEPS), cfg.get("wall_seconds")
+    return [f"Then continued from that {CELLS_STEPS:,}-step checkpoint to {steps:,} steps with the same command and "
+            f"`--steps {steps}`: the cosine is recomputed over {steps:,} steps, so at step {CELLS_STEPS:,} the learning "
+            f"rate rises from {lr_factor(CELLS_STEPS - 1, TrainConfig(steps=CELLS_STEPS, warmup=tr['warmup'], min_lr_ratio=tr['min_lr_ratio'])):.0%} "
+            f"to {lr_factor(CELLS_STEPS, tc):.0%} of its peak (a warm restart) and decays to "
+            f"{tr['min_lr_ratio']:.0%} again at {steps:,}. Every N of the set got exactly this second phase, with five "
+            f"runs side by side on the two cores; training wall time {total - w0:,.0f} s for steps "
+            f"{CELLS_STEPS:,}-{steps:,} ({w0:,.0f} s before). Launched by (`{CELLS_LONG_SPEC}`, after copying the "
+            "five run folders of the first phase into `runs_cpu/r110cells_long/`):", "", "```",
+            f"python experiments/sweep.py {CELLS_LONG_SPEC} --runs-dir runs_cpu/r110cells_long --steps {steps} "
+            "--parallel 5", "```", "", f"The checkpoint is a copy of `runs_cpu/r110cells_long/{run}`.", ""]
+
+
 def training_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, run: str) -> list[str]:
     """How the model was trained: where, the schedule in its three phases, wall times, the exact commands."""
     tr, steps = cfg["train"], cfg.get("trained_steps")
@@ -238,18 +260,21 @@ def training_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, 
         flags = sp["common"] + sp["groups"][r["group"]] + r["args"]
         command = ("python -m sleepcore.train --out runs_cpu/r110cells_full/" + run + " " + " ".join(
             f"'{f}'" if any(c in f for c in "[]") else f for f in flags) + f" --steps {CELLS_STEPS} --threads 1 --device cpu")
-        return [f"{steps:,} steps of batch {tr['batch_size']} (Muon lr {tr['lr']} + AdamW lr {tr['adam_lr']}, warmup "
-                f"{tr['warmup']}, one cosine over the {steps:,} steps to {tr['min_lr_ratio']:.0%}, clip {tr['clip']}, "
-                f"seed {tr['seed']}), from scratch, on {where}; training wall time {cfg.get('wall_seconds'):,.0f} s.",
-                "", f"Command (sweep: `{spec}`, run `{run}`):", "", "```", command, "```", "",
-                "Launched by (three sweeps over the same spec, side by side on the two cores: the two N=4 runs, "
-                "the N=2 run, then the two N=1 runs):", "", "```",
-                f"python experiments/sweep.py {spec} --runs-dir runs_cpu/r110cells_full --steps {CELLS_STEPS} "
-                + {"r110cells-n2": "--parallel 1 --only r110cells-n2",
-                   "r110cells-n1": "--parallel 2 --only r110cells-n1,r110cells-n1-seed1",
-                   "r110cells-n1-seed1": "--parallel 2 --only r110cells-n1,r110cells-n1-seed1"}.get(
-                    run, "--parallel 2 --only r110cells-n4,r110cells-n4-seed1"), "```",
-                "", f"The checkpoint is a copy of that run folder (`runs_cpu/r110cells_full/{run}`).", ""]
+        first = _wall_at(log, CELLS_STEPS) if steps > CELLS_STEPS else cfg.get("wall_seconds")
+        where1 = "the first phase" if steps > CELLS_STEPS else "training"
+        return ([f"{CELLS_STEPS:,} steps of batch {tr['batch_size']} (Muon lr {tr['lr']} + AdamW lr {tr['adam_lr']}, "
+                 f"warmup {tr['warmup']}, one cosine over the {CELLS_STEPS:,} steps to {tr['min_lr_ratio']:.0%}, clip "
+                 f"{tr['clip']}, seed {tr['seed']}), from scratch, on {where}; {where1} wall time {first:,.0f} s.",
+                 "", f"Command (sweep: `{spec}`, run `{run}`):", "", "```", command, "```", "",
+                 "Launched by (three sweeps over the same spec, side by side on the two cores: the two N=4 runs, "
+                 "the N=2 run, then the two N=1 runs):", "", "```",
+                 f"python experiments/sweep.py {spec} --runs-dir runs_cpu/r110cells_full --steps {CELLS_STEPS} "
+                 + {"r110cells-n2": "--parallel 1 --only r110cells-n2",
+                    "r110cells-n1": "--parallel 2 --only r110cells-n1,r110cells-n1-seed1",
+                    "r110cells-n1-seed1": "--parallel 2 --only r110cells-n1,r110cells-n1-seed1"}.get(
+                     run, "--parallel 2 --only r110cells-n4,r110cells-n4-seed1"), "```", ""]
+                + ([f"The checkpoint is a copy of that run folder (`runs_cpu/r110cells_full/{run}`).", ""]
+                   if steps <= CELLS_STEPS else _cells_continued(cfg, log, run, steps)))
     w3600, total = _wall_at(log, 3600), cfg.get("wall_seconds")
     continued = name in CONTINUED and steps == 6000
     out = [f"{steps:,} steps of batch {tr['batch_size']} (Muon lr {tr['lr']} + AdamW lr {tr['adam_lr']}, warmup "

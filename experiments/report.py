@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from sleepcore.checkpoint import load_checkpoint  # noqa: E402
 from sleepcore.evaluate import evaluate_model  # noqa: E402
 from sleepcore.tasks import task_from_config  # noqa: E402
+from sleepcore.train import TrainConfig, lr_factor  # noqa: E402
 
 CKPT = ROOT / "checkpoints"
 OUT = ROOT / "docs" / "results"
@@ -45,6 +46,9 @@ OTHER_N = [("khop-n4", [1, 2, 8])]                   # the k-hop model trained a
 CELLS = {"N=1 (no sleep)": ["rule110-cells-n1", "rule110-cells-n1-seed1"], "N=2": ["rule110-cells-n2"],
          "N=4": ["rule110-cells-n4", "rule110-cells-n4-seed1"]}
 CELLS_SPEC = "experiments/sweep_rule110_cells_full.json"
+CELLS_LONG_SPEC = "experiments/sweep_rule110_cells_long.json"   # the same runs continued from 4,000 steps
+CELLS_FIRST = 4000
+CELLS_AT4000 = OUT / "cells-at4000"   # evaluations of the 4,000-step all-cells checkpoints (git: 9f06585)
 COLOURS = {"rule110-n1": "#999999", "rule110-n1-seed1": "#bbbbbb", "rule110-n2": "#e69f00",
            "rule110-n2-seed1": "#f0c060", "rule110-n4": "#0072b2",
            "rule110-n4-seed1": "#56b4e9", "rule110-nmix": "#009e73", "rule110-attn-evicted": "#d55e00",
@@ -297,17 +301,30 @@ def khop_hops_section() -> list[str]:
 
 
 def _depth_sentence(res: dict, d: str, chance: float) -> str:
-    """Exact match at depth d per kind and seed, with the seed means, in words."""
-    parts = []
+    """Exact match at depth d per kind and seed, with the seed means, in words; every claim is checked here."""
+    parts, means = [], {}
     for g, rs in res.items():
         accs = [r["held_out"]["per_depth"][d]["accuracy"] for _, r in rs]
+        means[g] = sum(accs) / len(accs)
         parts.append(f"{g.replace(' (no sleep)', '')} {', '.join(f'{a:.3f}' for a in accs)}"
-                     + (f" (mean {sum(accs) / len(accs):.3f})" if len(accs) > 1 else " (one seed)"))
+                     + (f" (mean {means[g]:.3f})" if len(accs) > 1 else " (one seed)"))
+    n1 = [r["held_out"]["per_depth"][d]["accuracy"] for _, r in res.get("N=1 (no sleep)", [])]
     n4 = [r["held_out"]["per_depth"][d]["accuracy"] for _, r in res.get("N=4", [])]
-    spread = (f", but the two N=4 seeds differ by a factor of {max(n4) / max(min(n4), 1e-9):.1f}, so the size of the "
-              "gain is not pinned down by two seeds") if len(n4) > 1 else ""
-    return (f"One step shallower, at t={d}: " + "; ".join(parts) + f"; chance {chance:.3f}. Here the no-sleep "
-            "models are near chance and the order is N=1 < N=2 < N=4 in seed means, the paper's picture" + spread + ".")
+    order = [g for g in ("N=1 (no sleep)", "N=2", "N=4") if g in means]
+    ordered = all(means[a] < means[b] for a, b in zip(order, order[1:]))
+    said = []
+    if n1 and max(n1) - chance < 0.1:
+        said.append("the no-sleep models are near chance")
+    if ordered and len(order) == 3:
+        said.append("the order is N=1 < N=2 < N=4 in seed means, the paper's picture")
+    elif not ordered:
+        said.append("the seed means are not ordered by N (" + " / ".join(f"{means[g]:.3f}" for g in order) + ")")
+    spread = ""
+    if len(n4) > 1 and max(n4) > 2 * max(min(n4), 1e-9):
+        spread = (f"; the two N=4 seeds differ by a factor of {max(n4) / max(min(n4), 1e-9):.1f}, so the size of the "
+                  "gain is not pinned down by two seeds")
+    return (f"One step shallower, at t={d}: " + "; ".join(parts) + f"; chance {chance:.3f}."
+            + (" Here " + " and ".join(said) + spread + "." if said else (" " + spread[2:].capitalize() + "." if spread else "")))
 
 
 def cells_section() -> list[str]:
@@ -328,11 +345,19 @@ def cells_section() -> list[str]:
            "asks every cell of the ring after t steps (16 answers per sample, the change that made k-hop learnable; "
            "the paper's metric is likewise exact match over several labels). N=1 and N=4, two seeds each, N=2 one "
            "seed (seed 0; the CPU time for a second was not there), the same "
-           f"data, recipe and budget ({', '.join(f'{s:,}' for s in steps)} steps of batch 512, one cosine, every run "
+           f"data, recipe and budget ({CELLS_FIRST:,} steps of batch 512, one cosine, every run "
            "from scratch) on this project's 2-core CPU: `python experiments/sweep.py "
-           f"{CELLS_SPEC} --runs-dir runs_cpu/r110cells_full --steps {steps[-1]} --parallel 2 --only "
+           f"{CELLS_SPEC} --runs-dir runs_cpu/r110cells_full --steps {CELLS_FIRST} --parallel 2 --only "
            "r110cells-n4,r110cells-n4-seed1` (and likewise `--only r110cells-n2`, `--only r110cells-n1,"
            "r110cells-n1-seed1`; the three sweeps ran side by side). "
+           + (f"Then every run was continued from its {CELLS_FIRST:,}-step checkpoint to {steps[-1]:,} steps, five "
+              f"side by side, with the cosine recomputed over {steps[-1]:,} steps (a warm restart: the learning rate "
+              f"rises from 10% to {lr_factor(CELLS_FIRST, TrainConfig(steps=steps[-1])):.0%} of its peak at step "
+              f"{CELLS_FIRST:,}, then decays to 10% again): `python experiments/sweep.py {CELLS_LONG_SPEC} --runs-dir "
+              f"runs_cpu/r110cells_long --steps {steps[-1]} --parallel 5` (after copying the five run folders into "
+              "`runs_cpu/r110cells_long/`). The same second phase for every N keeps the budget equal. "
+              if steps[-1] > CELLS_FIRST else "")
+           + 
            f"Held-out inputs only ({SAMPLES:,} initial states per t never drawn in training), "
            "`python -m sleepcore.evaluate --checkpoint checkpoints/NAME --samples 2000 --per-depth --json`.", "",
            "![exact match by depth](results/cells_by_depth.svg)", "",
@@ -382,6 +407,7 @@ def cells_section() -> list[str]:
     (OUT / "cells_by_depth.svg").write_text(svg_plot(series, "rollout depth t", "held-out exact match (16 cells)", xs,
                                                      [first["per_depth"][d]["chance"] for d in depths],
                                                      ymin=0.0, ymax=1.0))
+    out += _cells_budget(res, depths)
     logs = {n: {r["step"]: r["eval"]["per_depth"] for r in _evals(CKPT / n / "log.jsonl")}
             for rs in res.values() for n, _ in rs if (CKPT / n / "log.jsonl").exists()}
     if logs:
@@ -403,6 +429,24 @@ def cells_section() -> list[str]:
             out.append(f"| {st} | " + " | ".join(" / ".join(f"{logs[n][st].get(d, float('nan')):.2f}" for d in at)
                                                  for n in logs) + " |")
     return out + [""]
+
+
+def _cells_budget(res: dict, depths: list[str]) -> list[str]:
+    """Held-out exact match of the all-cells models at 4,000 steps (kept JSON) next to now."""
+    rows = [(n, json.loads((CELLS_AT4000 / f"{n}.json").read_text()), r) for rs in res.values() for n, r in rs
+            if (CELLS_AT4000 / f"{n}.json").exists() and r.get("trained_steps", 0) > CELLS_FIRST]
+    if not rows:
+        return []
+    at = depths[-3:]
+    out = ["", f"The budget, {CELLS_FIRST:,} -> {rows[0][2]['trained_steps']:,} steps: held-out exact match of the same "
+           f"runs at their {CELLS_FIRST:,}-step checkpoints (kept in `docs/results/cells-at4000/`, same command and seed; "
+           "the checkpoints are `git show 9f06585:checkpoints/NAME/model.safetensors`) and now:", "",
+           "| model | N | seed | " + " | ".join(f"t={d}" for d in at) + " |", "|---|---|---|" + "---|" * len(at)]
+    for n, short, long_ in rows:
+        out.append(f"| {n} | {long_['passes']} | {1 if n.endswith('seed1') else 0} | " + " | ".join(
+            f"{short['held_out']['per_depth'][d]['accuracy']:.3f} -> {long_['held_out']['per_depth'][d]['accuracy']:.3f}"
+            for d in at) + " |")
+    return out
 
 
 CELLS_PROBE = OUT / "rule110-cells"       # evaluate --json of the two probe runs (not shipped)
