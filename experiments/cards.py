@@ -237,17 +237,19 @@ def _wall_at(log: list[dict], step: int) -> float | None:
 def _cells_continued(cfg: dict, log: list[dict], run: str, steps: int) -> list[str]:
     """Second phase of an all-cells run: resumed from its 4,000-step checkpoint with a longer cosine."""
     tr = cfg["train"]
-    tc = TrainConfig(steps=steps, warmup=tr["warmup"], min_lr_ratio=tr["min_lr_ratio"])
+    total_steps = tr["steps"]          # the schedule's length (the same as `steps` once the run has finished)
+    tc = TrainConfig(steps=total_steps, warmup=tr["warmup"], min_lr_ratio=tr["min_lr_ratio"])
     w0, total = _wall_at(log, CELLS_STEPS), cfg.get("wall_seconds")
-    return [f"Then continued from that {CELLS_STEPS:,}-step checkpoint to {steps:,} steps with the same command and "
-            f"`--steps {steps}`: the cosine is recomputed over {steps:,} steps, so at step {CELLS_STEPS:,} the learning "
+    return [f"Then continued from that {CELLS_STEPS:,}-step checkpoint to {steps:,} steps with the same flags but "
+            f"`--out runs_cpu/r110cells_long/{run} --steps {total_steps}`: the cosine is recomputed over "
+            f"{total_steps:,} steps, so at step {CELLS_STEPS:,} the learning "
             f"rate rises from {lr_factor(CELLS_STEPS - 1, TrainConfig(steps=CELLS_STEPS, warmup=tr['warmup'], min_lr_ratio=tr['min_lr_ratio'])):.0%} "
             f"to {lr_factor(CELLS_STEPS, tc):.0%} of its peak (a warm restart) and decays to "
-            f"{tr['min_lr_ratio']:.0%} again at {steps:,}. Every N of the set got exactly this second phase, with five "
+            f"{tr['min_lr_ratio']:.0%} again at {total_steps:,}. Every N of the set got exactly this second phase, with five "
             f"runs side by side on the two cores; training wall time {total - w0:,.0f} s for steps "
             f"{CELLS_STEPS:,}-{steps:,} ({w0:,.0f} s before). Launched by (`{CELLS_LONG_SPEC}`, after copying the "
             "five run folders of the first phase into `runs_cpu/r110cells_long/`):", "", "```",
-            f"python experiments/sweep.py {CELLS_LONG_SPEC} --runs-dir runs_cpu/r110cells_long --steps {steps} "
+            f"python experiments/sweep.py {CELLS_LONG_SPEC} --runs-dir runs_cpu/r110cells_long --steps {total_steps} "
             "--parallel 5", "```", "", f"The checkpoint is a copy of `runs_cpu/r110cells_long/{run}`.", ""]
 
 
@@ -261,7 +263,7 @@ def training_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, 
         command = ("python -m sleepcore.train --out runs_cpu/r110cells_full/" + run + " " + " ".join(
             f"'{f}'" if any(c in f for c in "[]") else f for f in flags) + f" --steps {CELLS_STEPS} --threads 1 --device cpu")
         first = _wall_at(log, CELLS_STEPS) if steps > CELLS_STEPS else cfg.get("wall_seconds")
-        where1 = "the first phase" if steps > CELLS_STEPS else "training"
+        where1 = "first-phase" if steps > CELLS_STEPS else "training"
         return ([f"{CELLS_STEPS:,} steps of batch {tr['batch_size']} (Muon lr {tr['lr']} + AdamW lr {tr['adam_lr']}, "
                  f"warmup {tr['warmup']}, one cosine over the {CELLS_STEPS:,} steps to {tr['min_lr_ratio']:.0%}, clip "
                  f"{tr['clip']}, seed {tr['seed']}), from scratch, on {where}; {where1} wall time {first:,.0f} s.",
