@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sleepcore.train import TrainConfig, lr_factor  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "experiments"))
+import inflight  # noqa: E402
 CKPT, EVAL = ROOT / "checkpoints", ROOT / "docs" / "results" / "eval"
 
 SWEEP_GPU = ["python experiments/sweep.py experiments/sweep_deep.json --runs-dir runs2 --device cuda --parallel 6 "
@@ -67,7 +70,7 @@ PROVENANCE = {
 # Rule 110 asking all 16 cells: 4,000 steps from scratch (experiments/sweep_rule110_cells_full.json), then continued
 CELLS_SPEC = "experiments/sweep_rule110_cells_full.json"
 CELLS_STEPS = 4000
-CELLS_LONG_SPEC = "experiments/sweep_rule110_cells_long.json"   # the second phase, 4,000 -> 8,000 steps
+CELLS_LONG_SPEC = inflight.LONG_SPEC   # the second phase, 4,000 -> 6,000 steps, over several sessions
 CELLS_WHERE = ("this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), 1 thread, two to five runs side by "
                "side next to the app's tests")
 for _n, _run in (("rule110-cells-n1", "r110cells-n1"), ("rule110-cells-n1-seed1", "r110cells-n1-seed1"),
@@ -241,16 +244,36 @@ def _cells_continued(cfg: dict, log: list[dict], run: str, steps: int) -> list[s
     tc = TrainConfig(steps=total_steps, warmup=tr["warmup"], min_lr_ratio=tr["min_lr_ratio"])
     w0, total = _wall_at(log, CELLS_STEPS), cfg.get("wall_seconds")
     return [f"Then continued from that {CELLS_STEPS:,}-step checkpoint to {steps:,} steps with the same flags but "
-            f"`--out runs_cpu/r110cells_long/{run} --steps {total_steps}`: the cosine is recomputed over "
+            f"`--out {inflight.RESUME_DIR}/{run} --steps {total_steps}`: the cosine is recomputed over "
             f"{total_steps:,} steps, so at step {CELLS_STEPS:,} the learning "
             f"rate rises from {lr_factor(CELLS_STEPS - 1, TrainConfig(steps=CELLS_STEPS, warmup=tr['warmup'], min_lr_ratio=tr['min_lr_ratio'])):.0%} "
             f"to {lr_factor(CELLS_STEPS, tc):.0%} of its peak (a warm restart) and decays to "
             f"{tr['min_lr_ratio']:.0%} again at {total_steps:,}. Every N of the set got exactly this second phase, with five "
             f"runs side by side on the two cores; training wall time {total - w0:,.0f} s for steps "
-            f"{CELLS_STEPS:,}-{steps:,} ({w0:,.0f} s before). Launched by (`{CELLS_LONG_SPEC}`, after copying the "
-            "five run folders of the first phase into `runs_cpu/r110cells_long/`):", "", "```",
-            f"python experiments/sweep.py {CELLS_LONG_SPEC} --runs-dir runs_cpu/r110cells_long --steps {total_steps} "
-            "--parallel 5", "```", "", f"The checkpoint is a copy of `runs_cpu/r110cells_long/{run}`.", ""]
+            f"{CELLS_STEPS:,}-{steps:,} ({w0:,.0f} s before). Launched, over several sessions, by (`{CELLS_LONG_SPEC}`, "
+            f"after copying the five run folders of the first phase into `{inflight.RESUME_DIR}/`):", "", "```",
+            inflight.RESUME_COMMAND, "```", "", f"The checkpoint is a copy of `{inflight.RESUME_DIR}/{run}`.", ""]
+
+
+def _in_progress(name: str) -> list[str]:
+    """A paragraph on the continuation of this run when it is under way (state committed, not finished)."""
+    p = inflight.unfinished().get(name)
+    if p is None:
+        return []
+    run = inflight.RUNS[name]
+    ev = p["last_eval"]
+    seen = ""
+    if ev and ev["step"] > CELLS_STEPS:
+        d = max(ev["eval"]["per_depth"], key=int)
+        seen = (f" At step {ev['step']:,} its training log measured t={d} exact match {ev['eval']['per_depth'][d]:.3f} "
+                "on 1,000 fresh samples (a noisy in-training check, not the evaluation below).")
+    return [f"**Continuation under way.** This run is being continued to {inflight.LONG_STEPS:,} steps "
+            f"(`{CELLS_LONG_SPEC}`: every N of the set gets the same second phase, a warm restart of the cosine). "
+            "That needs more CPU time than one three-hour session on two cores gives, so the run's state is committed "
+            f"and carried over between sessions: it stands at step {p['step']:,} in `{inflight.RESUME_DIR}/{run}/`, "
+            "and the next session resumes all five runs with", "", "```", inflight.RESUME_COMMAND, "```", "",
+            f"This checkpoint stays the {CELLS_STEPS:,}-step model, and the numbers below are its own, until every "
+            f"run of the set has reached {inflight.LONG_STEPS:,} steps.{seen}", ""]
 
 
 def training_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, run: str) -> list[str]:
@@ -328,6 +351,7 @@ def card(name: str) -> str:
              "## Training", "", *training_text(name, cfg, log, where, spec, run)]
     lines += ["The folder holds `train_state.*` (optimiser state), so rerunning the command with a larger "
              "`--steps` and `--out` pointing at a copy of this folder continues training.", ""]
+    lines += _in_progress(name)
     if evals:
         lines += ["## Measured accuracy", "",
                   "Exact-match accuracy on 2,000 samples per depth; held-out = initial states never drawn in "

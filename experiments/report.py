@@ -27,6 +27,9 @@ from sleepcore.evaluate import evaluate_model  # noqa: E402
 from sleepcore.tasks import task_from_config  # noqa: E402
 from sleepcore.train import TrainConfig, lr_factor  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "experiments"))
+import inflight  # noqa: E402
+
 CKPT = ROOT / "checkpoints"
 OUT = ROOT / "docs" / "results"
 SAMPLES = 2000
@@ -353,13 +356,14 @@ def cells_section() -> list[str]:
            + (f"Then every run was continued from its {CELLS_FIRST:,}-step checkpoint to {steps[-1]:,} steps, five "
               f"side by side, with the cosine recomputed over {steps[-1]:,} steps (a warm restart: the learning rate "
               f"rises from 10% to {lr_factor(CELLS_FIRST, TrainConfig(steps=steps[-1])):.0%} of its peak at step "
-              f"{CELLS_FIRST:,}, then decays to 10% again): `python experiments/sweep.py {CELLS_LONG_SPEC} --runs-dir "
-              f"runs_cpu/r110cells_long --steps {steps[-1]} --parallel 5` (after copying the five run folders into "
-              "`runs_cpu/r110cells_long/`). The same second phase for every N keeps the budget equal. "
+              f"{CELLS_FIRST:,}, then decays to 10% again): `{inflight.RESUME_COMMAND}` (after copying the five run "
+              f"folders into `{inflight.RESUME_DIR}/`; over several sessions). The same second phase for every N "
+              "keeps the budget equal. "
               if steps[-1] > CELLS_FIRST else "")
            + 
            f"Held-out inputs only ({SAMPLES:,} initial states per t never drawn in training), "
            "`python -m sleepcore.evaluate --checkpoint checkpoints/NAME --samples 2000 --per-depth --json`.", "",
+           *_cells_in_progress(),
            "![exact match by depth](results/cells_by_depth.svg)", "",
            "Exact match, all 16 cells right (chance: always answering the most common row):", "",
            "| model | N | seed | " + " | ".join(f"t={d}" for d in depths) + " |", "|---|---|---|" + "---|" * len(depths)]
@@ -429,6 +433,20 @@ def cells_section() -> list[str]:
             out.append(f"| {st} | " + " | ".join(" / ".join(f"{logs[n][st].get(d, float('nan')):.2f}" for d in at)
                                                  for n in logs) + " |")
     return out + [""]
+
+
+def _cells_in_progress() -> list[str]:
+    """Where the committed continuation of the all-cells runs stands, while it is not finished."""
+    todo = inflight.unfinished()
+    if not todo:
+        return []
+    where = ", ".join(f"{inflight.RUNS[n]} {p['step']:,}" for n, p in todo.items())
+    return [f"**A second phase is under way** (`{CELLS_LONG_SPEC}`: every run continued from its "
+            f"{CELLS_FIRST:,}-step checkpoint to {inflight.LONG_STEPS:,} steps, the same for every N). It needs more "
+            "CPU time than one three-hour session on two cores, so the runs' state is committed in "
+            f"`{inflight.RESUME_DIR}/` and each session resumes it with `{inflight.RESUME_COMMAND}`. Steps reached so "
+            f"far: {where}. The shipped checkpoints, and every number below, stay at {CELLS_FIRST:,} steps until all "
+            f"five runs reach {inflight.LONG_STEPS:,}; `python experiments/inflight.py` prints where each run stands.", ""]
 
 
 def _cells_budget(res: dict, depths: list[str]) -> list[str]:
