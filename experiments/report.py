@@ -550,6 +550,41 @@ LOG_SECTIONS = [
 ]
 
 
+def arith_section() -> list[str]:
+    """Arithmetic: why nothing is learned yet, the variant built from the k-hop lesson, and its measured cost."""
+    path = OUT / "task_cost.json"
+    if not path.exists():
+        return []
+    cost = json.loads(path.read_text())["setups"]
+    khop1 = json.loads((ROOT / "checkpoints" / "khop-n1" / "config.json").read_text())
+
+    return ["## Arithmetic: not learned yet, and what it would take", "",
+            "The one arithmetic run pair (300 steps of batch 512 on the GPU, in the first sweep below) stayed at "
+            "chance for N=1 and N=4. k-hop was at chance too until each problem asked five questions instead of one "
+            "(`experiments/sweep_khop_q1.json`, the one-question ablation, still sits at chance after the same 2,000 "
+            "steps). The arithmetic task now has the same option, task parameter `queries=5`: five of the nine "
+            "variables are asked after every fact was evicted, the chain's end first, and no asked variable is deeper "
+            "than the chain (`sleepcore/tasks/arithmetic.py`). The sweep `experiments/sweep_arith_q5.json` (N=1 and "
+            "N=4, two seeds, 2,000 steps of batch 256, as k-hop) is ready but has **not been run yet**: the CPU time "
+            "went to the Rule 110 continuation above first.", "",
+            "What it would take, measured by timing one training step of each setup against a `khop-n4` step in the "
+            "same process (`python bench/bench_task_cost.py --repeats 3`, output in `docs/results/task_cost.json`; "
+            f"measured with {cost and json.loads(path.read_text())['other_runnable_at_start']} other processes "
+            "running, so only the ratios are used) and scaling `khop-n4`'s recorded training time (2,000 steps, "
+            "one thread, next to other runs) by the ratio:", "",
+            "| setup | N | step cost vs khop-n4 | projected 2,000 steps |", "|---|---|---|---|"] + [
+            f"| {k.rsplit(' N=', 1)[0]} | {k.rsplit(' N=', 1)[1]} | {v['ratio']:.2f}x | "
+            f"{v['projected_2000_steps_s'] / 3600:.1f} h |" for k, v in cost.items()] + [
+            "", f"The method checks out on k-hop N=1: projected {cost['khop, 5 questions N=1']['projected_2000_steps_s']:,} s, "
+            f"recorded {khop1['wall_seconds']:,.0f} s. An arithmetic step costs about "
+            f"{cost['arithmetic, 5 questions N=4']['ratio']:.1f} times a k-hop step at N=4 (five windows of 16 tokens "
+            "to sleep on instead of one), so the four-run "
+            f"sweep needs about {2 * (cost['arithmetic, 5 questions N=4']['projected_2000_steps_s'] + cost['arithmetic, 5 questions N=1']['projected_2000_steps_s']) / 3600:.0f} "
+            "core-hours: one three-hour session on the two cores with nothing else running, or one seed per N in "
+            "about two hours (the N=4 run is the long pole). Whether 2,000 steps are enough is open: k-hop's models "
+            "left their plateau between step 300 and 1,300.", ""]
+
+
 def first_sweep_section() -> list[str]:
     """Runs reported from their training logs only: final evaluation of each."""
     out: list[str] = []
@@ -701,7 +736,8 @@ def write_report() -> None:
                   "![nmix](results/nmix_by_depth.svg)", ""]
         lines += depth_table(mix)
         lines += [""]
-    lines += budget_section() + curves_section() + khop_section() + cells_section() + cells_probe_section() + first_sweep_section()
+    lines += budget_section() + curves_section() + khop_section() + cells_section() + cells_probe_section() + arith_section()
+    lines += first_sweep_section()
     (ROOT / "docs" / "results.md").write_text("\n".join(lines) + "\n")
     print(f"[report] wrote {ROOT / 'docs' / 'results.md'}")
 

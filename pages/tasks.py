@@ -205,7 +205,12 @@ def question_text(task, info: dict, q: int = 0) -> str:
     if task.name == "khop":
         start, k, _ = info["queries"][q]
         return f"where do you land {k} hop{'s' * (k > 1)} after {start}?"
-    return f"what is {info['query']}? (values are mod {task.modulus})"
+    return f"what is {arith_question(info, q)[-1]}? (values are mod {task.modulus})"
+
+
+def arith_question(info: dict, q: int = 0) -> list[str]:
+    """The variables from a constant to the one question q asks (the sample's raw "chain" for one question)."""
+    return info["queries"][q]["chain"] if "queries" in info else info["chain"]
 
 
 def answered(tl: Timeline, i: int, q: int = 0):
@@ -265,12 +270,11 @@ def khop_needs(tl: Timeline, task, q: int = 0) -> None:
                "advance which start node and k will be asked.")
 
 
-def arith_panel(tl: Timeline, i: int, task, states: list[str], ex: lab.Exporter) -> None:
+def arith_panel(tl: Timeline, i: int, task, states: list[str], ex: lab.Exporter, q: int = 0) -> None:
     facts = vt.arith_facts(tl.tokens, task.window)
     s = tl.steps[i]
-    done = tl.predictions_until(i)
-    fig = vt.arith_figure(tl.tokens, task.window, task.consolidation_windows, states, facts, tl.info["chain"],
-                          current=s.position if s.kind == WAKE else None, prediction=done[0] if done else None)
+    fig = vt.arith_figure(tl.tokens, task.window, task.consolidation_windows, states, facts, arith_question(tl.info, q),
+                          current=s.position if s.kind == WAKE else None, prediction=answered(tl, i, q))
     lab.chart(fig, key="tk_chips", export=ex, title="The problem as tokens, by window",
               data={"token_ids": np.array([task.index[t] for t in tl.tokens]),
                     "token_state": np.array([STATE_CODES[x] for x in states])})
@@ -279,16 +283,18 @@ def arith_panel(tl: Timeline, i: int, task, states: list[str], ex: lab.Exporter)
                "the answer needs; black outline: the token being read.")
 
 
-def arith_needs(tl: Timeline, task) -> None:
+def arith_needs(tl: Timeline, task, q: int = 0) -> None:
     facts = vt.arith_facts(tl.tokens, task.window)
-    chain = vt.arith_chain(facts, tl.info["chain"], task.modulus)
+    chain = vt.arith_chain(facts, arith_question(tl.info, q), task.modulus)
     st.markdown("### The operations the answer needs")
     rows = [f"| {j} | {c.fact.text} | window {c.fact.window + 1} | {escape(c.worked, quote=False)} |"
             for j, c in enumerate(chain, start=1)]
     st.markdown("| step | fact | stated in | worked out |\n|---|---|---|---|\n" + "\n".join(rows))
     st.caption(f"{len(chain) - 1} operation{'s' * (len(chain) != 2)} after the constant, mod {task.modulus}, in this "
-               f"order (the facts are stated shuffled), among {len(facts) - len(chain)} distractor facts. The question "
-               "comes first, so sleep could know what to keep.")
+               f"order (the facts are stated shuffled), among {len(facts) - len(chain)} other facts. "
+               + ("The question comes first, so sleep could know what to keep." if "queries" not in tl.info else
+                  f"The {len(tl.info['queries'])} questions come after every fact was evicted, so sleep cannot know "
+                  "which variables will be asked."))
 
 
 def state_panel(tl: Timeline, i: int, ex: lab.Exporter) -> None:
@@ -310,7 +316,7 @@ def _pick_question(tl: Timeline) -> None:
 
 
 def question_picker(tl: Timeline) -> None:
-    """When the sample asks several questions (k-hop with Q queries), pick the one to follow."""
+    """When the sample asks several questions (k-hop or arithmetic with Q queries), pick the one to follow."""
     n = len(tl.predictions)
     if n <= 1:
         ss[QUERY] = 0
@@ -319,12 +325,16 @@ def question_picker(tl: Timeline) -> None:
         ss[QUERY] = 0
     marks = []
     for j, p in enumerate(tl.predictions):
-        start, k, _ = tl.info["queries"][j]
-        marks.append(f"{j + 1}: {k} hop{'s' * (k > 1)} from {start}")
+        if isinstance(tl.info["queries"][j], dict):            # arithmetic: which variable, how many operations
+            chain = tl.info["queries"][j]["chain"]
+            marks.append(f"{j + 1}: {chain[-1]} ({len(chain) - 1} op{'s' * (len(chain) != 2)})")
+        else:
+            start, k, _ = tl.info["queries"][j]
+            marks.append(f"{j + 1}: {k} hop{'s' * (k > 1)} from {start}")
     st.segmented_control(f"This sample asks {n} questions after the facts were evicted; follow one",
                          list(range(n)), key=QUERY, format_func=lambda j: marks[j], on_change=_pick_question, args=(tl,),
-                         required=True, help="Each question has its own start node; the picture, the path and the "
-                                             "answer box follow the one picked. All are answered from S.")
+                         required=True, help="Each question asks its own thing; the picture, what the answer needs "
+                                             "and the answer box follow the one picked. All are answered from S.")
 
 
 def show(tl: Timeline, task, at_chance: bool) -> None:
@@ -350,10 +360,10 @@ def show(tl: Timeline, task, at_chance: bool) -> None:
                 khop_needs(tl, task, q)
                 state_panel(tl, i, ex)
         else:                          # a wide picture: the chips across, the operations and S below
-            arith_panel(tl, i, task, states, ex)
+            arith_panel(tl, i, task, states, ex, q)
             ops, side = st.columns([3, 2], gap="medium")
             with ops:
-                arith_needs(tl, task)
+                arith_needs(tl, task, q)
             with side:
                 state_panel(tl, i, ex)
         st.markdown("### The whole sample")

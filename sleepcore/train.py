@@ -425,7 +425,8 @@ def build_configs(args) -> tuple[ModelConfig, SleepConfig, dict, TrainConfig]:
             from_dict(TrainConfig, base["train"]))
 
 
-def main(argv: list[str] | None = None) -> int:
+def arg_parser() -> argparse.ArgumentParser:
+    """The command line of `python -m sleepcore.train` (also used to check sweep specs)."""
     ap = argparse.ArgumentParser(prog="python -m sleepcore.train", description=__doc__.splitlines()[0])
     ap.add_argument("--config", help="JSON file with model/sleep/task/train sections (flags override it)")
     ap.add_argument("--out", help="run folder (checkpoint, log); rerunning resumes from it")
@@ -444,7 +445,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", choices=["cpu", "cuda"])
     ap.add_argument("--compile", action="store_true", help="torch.compile the model (long runs only)")
     ap.add_argument("--no-progress", action="store_true")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arg_parser().parse_args(argv)
     try:
         mcfg, scfg, task_cfg, tcfg = build_configs(args)
         out = Path(args.out) if args.out else None

@@ -310,8 +310,9 @@ def arith_figure(tokens: Sequence[str], window: int, consolidation_windows: int,
                  prediction: Prediction | None = None, height: int | None = None) -> go.Figure:
     """The problem as token chips, one row per window: chips tinted by their window's colour while in
     the KV cache, grey once evicted (only S holds them), blank if not read yet. The question and the
-    facts on the answer's chain are outlined in gold; the current token in black. In the prediction
-    row the "?" chip turns green/red with the model's answer once it is given.
+    facts on the answer's chain are outlined in gold (with several questions, the one asking for the
+    chain's last variable); the current token in black. In the prediction row the "?" chip turns
+    green/red with the model's answer once it is given.
 
     Args:
         tokens: the sample's token texts.  window: L.  consolidation_windows: C.
@@ -324,6 +325,10 @@ def arith_figure(tokens: Sequence[str], window: int, consolidation_windows: int,
     rows = (len(tokens) + L - 1) // L
     on_chain = {p for v in chain if v in facts for p in range(facts[v].start, facts[v].end + 1)}
     question = {0, 1} if tokens[:1] == ["?"] else set()
+    if not question and chain:   # several questions, asked after the facts: outline the one followed
+        start = consolidation_windows * L
+        question = next(({p, p + 1} for p in range(start, len(tokens) - 1)
+                         if tokens[p] == chain[-1] and tokens[p + 1] == "?"), set())
     shapes, xs, ys, texts, hovers, colors = [], [], [], [], [], []
     for p, tok in enumerate(tokens):
         w, c = divmod(p, L)

@@ -38,6 +38,7 @@ CONFIGS = [
     ("khop", {"nodes": [3, 9], "max_nodes": 12, "window": 6, "queries": 2, "max_hops": 11}),
     ("arith", {}),
     ("arith", {"modulus": 7, "window": 12, "max_ops": 6, "distractors": 2, "order": "topological"}),
+    ("arith", {"queries": 5}),
 ]
 IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CONFIGS)]
 
@@ -93,9 +94,10 @@ def ref_held_out(cells: list[int]) -> bool:
 def interpret(tokens: list[str], p: int) -> tuple[str, dict[str, int], list[list[str]]]:
     """Read "? var" and the facts "x = ... ;" from the consolidation tokens; evaluate to a fixpoint.
 
-    Returns (asked variable, values of every variable, the facts as token lists)."""
-    assert tokens[0] == "?"
-    asked, body = tokens[1], [t for t in tokens[2:] if t != "_"]
+    Returns (asked variable, or None where no question comes first, values of every variable, the
+    facts as token lists)."""
+    asked, body = (tokens[1], tokens[2:]) if tokens[0] == "?" else (None, tokens)
+    body = [t for t in body if t != "_"]
     facts, cur = [], []
     for t in body:
         if t == ";":
@@ -244,6 +246,34 @@ def test_arith_answers_match_reference(order):
     assert (out_of_order == 0) if order == "topological" else (out_of_order > 50)
 
 
+@pytest.mark.parametrize("order", ["shuffled", "topological"])
+def test_arith_several_questions(order):
+    """queries=Q: no question first; Q distinct variables asked after the facts, the chain's end first;
+    every answer matches the reference; no asked variable is deeper than the sample's depth (= ops)."""
+    task = make_task("arith", modulus=7, max_ops=4, distractors=3, queries=5, order=order)
+    assert "queries" not in make_task("arith").config()        # saved one-question configs stay loadable
+    batch = task.sample(300, seed=5)
+    C, L, Q = task.consolidation_windows, task.window, 5
+    deeper_than_one = 0
+    for i in range(len(batch)):
+        toks = task.decode(batch.tokens[i])
+        asked, values, facts = interpret(toks[:C * L], 7)
+        assert asked is None                                   # no "? x" up front with several questions
+        tail = toks[C * L:]
+        assert len(tail) == 1 + 2 * Q and tail[0] == "ans" and tail[2::2] == ["?"] * Q
+        questions = tail[1::2]
+        assert len(set(questions)) == Q and questions[0] == batch.raw[i]["chain"][-1]
+        depths = [chain_length(facts, v) for v in questions]
+        assert depths[0] == int(batch.depth[i]) == max(depths)
+        deeper_than_one += sum(d > 1 for d in depths[1:])
+        got = [task.vocab[int(batch.targets[i, C * L + 2 + 2 * q])] for q in range(Q)]
+        assert got == [str(values[v]) for v in questions] == batch.answers[i].split()
+        for q, v in zip(batch.raw[i]["queries"], questions):
+            assert q["var"] == v and q["answer"] == values[v] and q["chain"][-1] == v
+            assert len(q["chain"]) == chain_length(facts, v) + 1
+    assert deeper_than_one > 100                               # the other questions are not all trivial
+
+
 # ----------------------------------------------------------------------------- every task
 @pytest.mark.parametrize("name,params", CONFIGS, ids=IDS)
 def test_layout_windows_and_targets(name, params):
@@ -256,7 +286,8 @@ def test_layout_windows_and_targets(name, params):
     assert [len(w) for w in windows[:-1]] == [L] * C and len(windows) == C + 1
     supervised = batch.targets != IGNORE
     assert not supervised[:, :C * L].any()                     # consolidation windows carry no target
-    per_sample = {"eca": task.config().get("states"), "khop": task.config().get("queries"), "arith": 1}[task.name]
+    per_sample = {"eca": task.config().get("states"), "khop": task.config().get("queries"),
+                  "arith": task.config().get("queries", 1)}[task.name]
     assert (supervised.sum(1) == per_sample).all()
     assert (batch.tokens[supervised] == task.index["?"]).all()  # each answer is predicted at a query token
     assert batch.tokens.min() >= 0 and batch.tokens.max() < task.vocab_size
@@ -295,6 +326,8 @@ def test_types():
     (lambda: make_task("khop", window=7), ["even"]),
     (lambda: make_task("khop", queries=3), ["queries", "window"]),
     (lambda: make_task("arith", distractors=20), ["variables"]),
+    (lambda: make_task("arith", queries=8), ["queries", "window", "7"]),
+    (lambda: make_task("arith", max_ops=2, distractors=1, queries=5), ["queries", "4"]),
     (lambda: task_from_config({}), ["name", "rule110"]),
     (lambda: make_task("khop").sample(4, seed=0, depth=9), ["depth", "9"]),
     (lambda: make_task("khop").sample(0, seed=0), ["positive"]),

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from sleepcore.tasks import task_from_config
 from sleepcore.timeline import EVICT
+from sleepcore.viz import GOLD
 
 ROOT = Path(__file__).resolve().parents[1]
 CKPTS = ROOT / "checkpoints"
@@ -198,6 +199,35 @@ def test_a_sample_with_several_questions_lets_you_follow_each(tmp_path):
         spec(at, "tk_graph")["layout"]["title"]["text"].lower()
     rows = [r for r in markdown(at).splitlines() if r.startswith("| 1 |")]
     assert rows and rows[0].startswith(f"| 1 | {queries[3][0]} →")          # the hop table follows question 4
+
+
+def test_arithmetic_with_several_questions_follows_each_variable(tmp_path):
+    from sleepcore.checkpoint import save_checkpoint
+    from sleepcore.config import ModelConfig, SleepConfig
+    from sleepcore.model import SleepingHybrid
+    task = task_from_config({"name": "arith", "queries": 5})
+    model = SleepingHybrid(ModelConfig(vocab_size=task.vocab_size, d_model=16, n_heads=1, head_dim=8, layers="AF",
+                                       max_window=task.window), SleepConfig(window=task.window, passes=2))
+    save_checkpoint(tmp_path / "arith-q5", model, task=task.config())
+    at = page(ckpt_dir=str(tmp_path), ckpt="arith-q5", passes=2, seed=4, tk_depth=3)
+    no_exception(at)
+    queries = task.sample(1, seed=4, split="any", depth=3).raw[0]["queries"]
+    assert at.get_by_key("tk_query") is not None
+    md = markdown(at)
+    assert f"(question 1 of 5) what is {queries[0]['var']}?" in md and "| 4 |" in md   # 3 operations: 4 rows
+    assert any("questions come after every fact was evicted" in c.value for c in at.caption)
+    first = at.session_state["tk_step"]
+    pick = next(j for j, q in enumerate(queries) if len(q["chain"]) < 4)  # a shallower question
+    at.button_group(key="tk_query").set_value(pick).run()
+    no_exception(at)
+    md = markdown(at)
+    assert f"(question {pick + 1} of 5) what is {queries[pick]['var']}?" in md
+    assert at.session_state["tk_step"] == first + 2 * pick             # "x ?" per question
+    rows = [r for r in md.splitlines() if r.startswith("| ") and " = " in r]
+    assert len(rows) == len(queries[pick]["chain"]) and f"| {queries[pick]['var']} = " in rows[-1]
+    chips = spec(at, "tk_chips")["layout"]["shapes"]
+    gold = [c for c in chips if c["type"] == "rect" and c["line"]["color"] == GOLD]
+    assert gold                                                           # the followed question is outlined
 
 
 def _tiny_khop(folder: Path, passes: int, seed: int = 0) -> None:

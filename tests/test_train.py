@@ -365,3 +365,21 @@ def test_cli_errors_in_a_real_process(tmp_path, flags):
 
 def test_checkpoint_error_is_a_value_error():  # main() reports CheckpointError (resume) as "error: ..."
     assert issubclass(CheckpointError, ValueError)
+
+
+# ----------------------------------------------------------------------------- sweep specs
+SPECS = sorted((Path(__file__).resolve().parents[1] / "experiments").glob("sweep_*.json"))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[p.stem for p in SPECS])
+def test_every_sweep_spec_builds_valid_runs(spec):
+    """Each run of a spec is `python -m sleepcore.train <common> <group> <args>`: its flags parse and its
+    configs validate (a typo in a spec fails here, not an hour into a sweep)."""
+    from sleepcore.train import arg_parser, build_configs
+    sp = json.loads(spec.read_text())
+    assert sp["runs"] and len({r["name"] for r in sp["runs"]}) == len(sp["runs"])
+    for run in sp["runs"]:
+        flags = sp["common"] + sp["groups"][run["group"]] + run["args"]
+        args = arg_parser().parse_args(["--out", "unused", *flags, "--steps", "10"])
+        mcfg, scfg, task_cfg, tcfg = build_configs(args)
+        assert tcfg.steps == 10 and scfg.passes >= 1 and task_cfg["name"]

@@ -27,6 +27,20 @@ Layout (defaults p = 10, L = 16, ops in 1..4, 4 distractors: 9 facts, C = 5, T =
 Every sample states the same number of facts, max_ops + 1 + distractors (a shorter chain gets more
 distractors), and C is the number of windows the worst case (every fact 6 tokens) needs under
 next-fit packing, so every consolidation window is exactly L tokens; unused windows are all "_".
+
+Several questions (queries = Q > 1): the problem asks for Q variables, each with its own answer, as
+k-hop does (five answers per problem is what made k-hop learnable at this project's budget). Then no
+question comes first, since the facts cannot be consolidated for Q questions they have not seen;
+the prediction window asks them all after every fact is evicted:
+
+    windows 1..C   facts, then "_" pads
+    prediction     ans c ? f ? a ? h ? e ?    target at each "?" = value of the variable before it
+
+The first question is always the end of the chain (depth = ops); the others are Q - 1 further
+variables of the problem, in random order. A variable's depth is the number of operations from a
+constant to it; with Q > 1 a distractor only builds on variables of depth below ops, so no asked
+variable is deeper than the chain and the sample's depth is ops, as with one question. Exact match
+needs all Q answers right.
 """
 
 from __future__ import annotations
@@ -105,6 +119,8 @@ class Arithmetic(Task):
         variables: size of the variable vocabulary "a", "b", ... (default 16: "a".."p"), <= 26 and
             >= the number of facts, since each fact defines a fresh variable.
         order: "shuffled" (default) or "topological" (see the module docstring).
+        queries: Q, variables asked per problem (default 1); Q > 1 asks them all after the facts
+            (see the module docstring); 1 + 2Q <= L and Q <= the number of facts.
 
     Vocabulary: "_", "?", "ans", "=", ";", "+", "-", "*", the variables, then the values "0".."{p-1}".
     Defaults: |V| = 34, L = 16, C = 5 consolidation windows, T = 82.
@@ -113,7 +129,7 @@ class Arithmetic(Task):
     name: ClassVar[str] = "arith"
 
     def __init__(self, modulus: int = 10, window: int = 16, max_ops: int = 4, min_ops: int = 1,
-                 distractors: int = 4, variables: int = 16, order: str = "shuffled"):
+                 distractors: int = 4, variables: int = 16, order: str = "shuffled", queries: int = 1):
         task = self.name
         self.modulus = int_param(task, "modulus (p)", modulus, 3, 100)
         self.window = int_param(task, "window (L)", window, 8, 1_000_000)
@@ -122,11 +138,19 @@ class Arithmetic(Task):
         self.distractors = int_param(task, "distractors", distractors, 0, 25)
         self.variables = int_param(task, "variables", variables, 2, 26)
         self.order = choice_param(task, "order", order, ORDERS)
+        self.queries = int_param(task, "queries (Q)", queries, 1, 100)
         self.facts = self.max_ops + 1 + self.distractors
         if self.facts > self.variables:
             raise ConfigError(f"{task}: {self.facts} facts (max_ops + 1 + distractors) each define a fresh "
                               f"variable but only variables={self.variables} exist; lower max_ops or "
                               f"distractors, or raise variables (at most 26)")
+        if self.queries > self.facts:
+            raise ConfigError(f"{task}: {self.queries} queries ask {self.queries} different variables but a problem "
+                              f"defines only {self.facts} (max_ops + 1 + distractors); use queries <= {self.facts}")
+        if 1 + 2 * self.queries > self.window:
+            raise ConfigError(f"{task}: {self.queries} queries take {1 + 2 * self.queries} tokens but the prediction "
+                              f"window holds L={self.window}; use queries <= {(self.window - 1) // 2} or a larger "
+                              "window")
 
         self.var_names = list(string.ascii_lowercase[: self.variables])
         self.vocab = ([PAD, QUERY, ANSWER, "=", ";", *OPS] + self.var_names
@@ -134,14 +158,19 @@ class Arithmetic(Task):
         self.depths = list(range(self.min_ops, self.max_ops + 1))
         # Next-fit packing of equal items is optimal and shrinking any item never adds a window, so
         # the all-6-token case bounds every sample. The first window also holds the 2-token question.
-        first, per = (self.window - 2) // FACT_TOKENS, self.window // FACT_TOKENS
+        lead = 2 if self.queries == 1 else 0          # "? x" opens the first window only with one question
+        first, per = (self.window - lead) // FACT_TOKENS, self.window // FACT_TOKENS
         self.consolidation_windows = 1 + math.ceil(max(0, self.facts - first) / per)
-        self.seq_len = self.consolidation_windows * self.window + 2
+        # prediction window: "ans ?" with one question, "ans x1 ? x2 ? ..." with several
+        self.seq_len = self.consolidation_windows * self.window + (2 if self.queries == 1 else 1 + 2 * self.queries)
 
     def config(self) -> dict[str, Any]:
-        return {"name": self.name, "modulus": self.modulus, "window": self.window, "max_ops": self.max_ops,
-                "min_ops": self.min_ops, "distractors": self.distractors, "variables": self.variables,
-                "order": self.order}
+        cfg = {"name": self.name, "modulus": self.modulus, "window": self.window, "max_ops": self.max_ops,
+               "min_ops": self.min_ops, "distractors": self.distractors, "variables": self.variables,
+               "order": self.order}
+        if self.queries > 1:    # one question is the original task, whose saved configs have no such key
+            cfg["queries"] = self.queries
+        return cfg
 
     # --------------------------------------------------------------------------------------
     def _problem(self, u: _Uniforms, ops: int) -> tuple[list[tuple], str, int, list[str]]:
@@ -157,11 +186,17 @@ class Arithmetic(Task):
             return (var, src, op, u.integer(2 if op == "*" else 1, p - 1))
 
         facts += [operation(chain[i], chain[i - 1]) for i in range(1, ops + 1)]
+        depth = {v: i for i, v in enumerate(chain)}
         for var in names[ops + 1:]:
             if u.uniform() < 1 / 3:
                 facts.append((var, u.integer(0, p - 1)))
+                depth[var] = 0
             else:
-                facts.append(operation(var, facts[u.integer(0, len(facts) - 1)][0]))
+                # With several questions any variable may be asked, so none may be deeper than the chain.
+                sources = facts if self.queries == 1 else [f for f in facts if depth[f[0]] < ops]
+                src = sources[u.integer(0, len(sources) - 1)][0]
+                facts.append(operation(var, src))
+                depth[var] = depth[src] + 1
 
         if self.order == "shuffled":
             facts = [facts[i] for i in u.permutation(len(facts))]
@@ -183,10 +218,21 @@ class Arithmetic(Task):
             return [fact[0], "=", str(fact[1]), ";"]
         return [fact[0], "=", fact[1], fact[2], str(fact[3]), ";"]
 
-    def _layout(self, facts: list[tuple], asked: str) -> list[str]:
-        """Question, then facts packed next-fit into windows of L (no fact split), then "ans ?"."""
+    @staticmethod
+    def chain_of(facts: list[tuple], var: str) -> list[str]:
+        """The variables from a constant to `var`, in the order the values must be worked out."""
+        source = {f[0]: f[1] for f in facts if len(f) == 4}
+        out = [var]
+        while out[-1] in source:
+            out.append(source[out[-1]])
+        return out[::-1]
+
+    def _layout(self, facts: list[tuple], asked: list[str]) -> list[str]:
+        """Facts packed next-fit into windows of L (no fact split), then the prediction window: with one
+        question "? x" opens the first window and the prediction is "ans ?"; with several the
+        prediction is "ans x1 ? x2 ? ..."."""
         L = self.window
-        windows, current = [], [QUERY, asked]
+        windows, current = [], [QUERY, asked[0]] if len(asked) == 1 else []
         for fact in facts:
             toks = self.fact_tokens(fact)
             if len(current) + len(toks) > L:
@@ -197,7 +243,8 @@ class Arithmetic(Task):
         if len(windows) > self.consolidation_windows:  # cannot happen; see __init__
             raise AssertionError(f"arith layout needs {len(windows)} windows > {self.consolidation_windows}")
         windows += [[PAD] * L] * (self.consolidation_windows - len(windows))
-        return [t for w in windows for t in w] + [ANSWER, QUERY]
+        tail = [QUERY] if len(asked) == 1 else [t for v in asked for t in (v, QUERY)]
+        return [t for w in windows for t in w] + [ANSWER, *tail]
 
     def _sample(self, n: int, gen: torch.Generator, split: str, depth: int | None) -> Batch:
         if depth is not None:
@@ -206,16 +253,30 @@ class Arithmetic(Task):
             ops = torch.randint(self.min_ops, self.max_ops + 1, (n,), generator=gen)
         # Uniforms one problem reads, at most: names (variables), the chain's constant (1), 2 per
         # chain operation, 4 per distractor, 1 per fact for the order.
-        budget = self.variables + 1 + 4 * self.facts + self.facts
+        # With several questions, one more per fact picks the other variables asked.
+        budget = self.variables + 1 + 4 * self.facts + self.facts + (self.facts if self.queries > 1 else 0)
         draws = torch.rand(n, budget, generator=gen, dtype=torch.float64).tolist()
-        rows, raw, answers = [], [], []
+        Q = self.queries
+        rows, raw, answers, values = [], [], [], []
         for i, d in enumerate(ops.tolist()):
-            facts, asked, answer, chain = self._problem(_Uniforms(draws[i]), d)
-            rows.append(self.encode(self._layout(facts, asked)))
-            raw.append({"facts": [" ".join(self.fact_tokens(f)[:-1]) for f in facts], "query": asked,
-                        "answer": answer, "chain": chain})
-            answers.append(str(answer))
+            u = _Uniforms(draws[i])
+            facts, asked, answer, chain = self._problem(u, d)
+            questions = [asked]
+            if Q > 1:
+                others = [f[0] for f in facts if f[0] != asked]
+                questions += [others[j] for j in u.permutation(len(others))[: Q - 1]]
+            value = evaluate_facts(facts, self.modulus)
+            rows.append(self.encode(self._layout(facts, questions)))
+            rec = {"facts": [" ".join(self.fact_tokens(f)[:-1]) for f in facts], "query": asked,
+                   "answer": answer, "chain": chain}
+            if Q > 1:
+                rec["queries"] = [{"var": v, "answer": value[v], "chain": self.chain_of(facts, v)} for v in questions]
+            raw.append(rec)
+            values.append([value[v] for v in questions])
+            answers.append(" ".join(str(v) for v in values[-1]))
         tokens = torch.tensor(rows, dtype=torch.long)                       # (n, T)
         targets = torch.full_like(tokens, IGNORE)
-        targets[:, -1] = torch.tensor([self.index[a] for a in answers])
+        answer_pos = tokens.shape[1] - 2 * Q + 2 * torch.arange(Q) + 1 if Q > 1 else torch.tensor([-1])
+        value0 = self.index["0"]
+        targets[:, answer_pos] = torch.tensor(values, dtype=torch.long) + value0
         return Batch(tokens=tokens, targets=targets, depth=ops, answers=answers, raw=raw)
