@@ -381,7 +381,9 @@ def arith_figure(tokens: Sequence[str], window: int, consolidation_windows: int,
         if w > 0:
             shapes.append(dict(type="line", x0=-0.5, x1=L - 0.5, y0=-w + 0.5, y1=-w + 0.5,
                                line=dict(color="#C5C9D1", width=1, dash="dot")))
-    if prediction is not None:
+    row_end = (prediction.position // L + 1) * L if prediction is not None else 0
+    if prediction is not None and all(t == PAD for t in tokens[prediction.position + 1:row_end]):
+        # beside the answered "?" when nothing follows it (several questions: the answer box says it)
         mark = "✓" if prediction.correct else "✗"
         note = (f"model says <b>{prediction.predicted}</b> {mark} · true answer <b>{prediction.target}</b> · "
                 f"p = {100 * prediction.confidence:.0f}%")
