@@ -173,15 +173,23 @@ def test_only_rule110_checkpoints_explains_how_to_get_a_task_model(tmp_path):
     assert not [b for b in at.button if str(b.key).startswith("tk_")]
 
 
-def test_a_sample_with_several_questions_lets_you_follow_each(tmp_path):
+def _tiny(folder: Path, task_config: dict, passes: int, seed: int = 0):
+    """An untrained small hybrid for `task_config` saved as a checkpoint in `folder`; returns the task."""
+    import torch
     from sleepcore.checkpoint import save_checkpoint
     from sleepcore.config import ModelConfig, SleepConfig
     from sleepcore.model import SleepingHybrid
-    task = task_from_config({"name": "khop", "nodes": [6, 8], "max_nodes": 8, "window": 16, "queries": 5,
-                             "max_hops": 4})
+    task = task_from_config(task_config)
+    torch.manual_seed(seed)
     model = SleepingHybrid(ModelConfig(vocab_size=task.vocab_size, d_model=16, n_heads=1, head_dim=8, layers="AF",
-                                       max_window=task.window), SleepConfig(window=task.window, passes=2))
-    save_checkpoint(tmp_path / "khop-q5", model, task=task.config())
+                                       max_window=task.window), SleepConfig(window=task.window, passes=passes))
+    save_checkpoint(folder, model, task=task.config())
+    return task
+
+
+def test_a_sample_with_several_questions_lets_you_follow_each(tmp_path):
+    task = _tiny(tmp_path / "khop-q5", {"name": "khop", "nodes": [6, 8], "max_nodes": 8, "window": 16, "queries": 5,
+                                        "max_hops": 4}, passes=2)
     at = page(ckpt_dir=str(tmp_path), ckpt="khop-q5", passes=2, seed=3, tk_depth=2)
     no_exception(at)
     queries = task.sample(1, seed=3, split="any", depth=2).raw[0]["queries"]
@@ -202,13 +210,7 @@ def test_a_sample_with_several_questions_lets_you_follow_each(tmp_path):
 
 
 def test_arithmetic_with_several_questions_follows_each_variable(tmp_path):
-    from sleepcore.checkpoint import save_checkpoint
-    from sleepcore.config import ModelConfig, SleepConfig
-    from sleepcore.model import SleepingHybrid
-    task = task_from_config({"name": "arith", "queries": 5})
-    model = SleepingHybrid(ModelConfig(vocab_size=task.vocab_size, d_model=16, n_heads=1, head_dim=8, layers="AF",
-                                       max_window=task.window), SleepConfig(window=task.window, passes=2))
-    save_checkpoint(tmp_path / "arith-q5", model, task=task.config())
+    task = _tiny(tmp_path / "arith-q5", {"name": "arith", "queries": 5}, passes=2)
     at = page(ckpt_dir=str(tmp_path), ckpt="arith-q5", passes=2, seed=4, tk_depth=3)
     no_exception(at)
     queries = task.sample(1, seed=4, split="any", depth=3).raw[0]["queries"]
@@ -231,16 +233,8 @@ def test_arithmetic_with_several_questions_follows_each_variable(tmp_path):
 
 
 def _tiny_khop(folder: Path, passes: int, seed: int = 0) -> None:
-    from sleepcore.checkpoint import save_checkpoint
-    from sleepcore.config import ModelConfig, SleepConfig
-    from sleepcore.model import SleepingHybrid
-    import torch
-    task = task_from_config({"name": "khop", "nodes": [4, 5], "max_nodes": 6, "window": 12, "queries": 3,
-                             "max_hops": 2})
-    torch.manual_seed(seed)
-    model = SleepingHybrid(ModelConfig(vocab_size=task.vocab_size, d_model=16, n_heads=1, head_dim=8, layers="AF",
-                                       max_window=task.window), SleepConfig(window=task.window, passes=passes))
-    save_checkpoint(folder, model, task=task.config())
+    _tiny(folder, {"name": "khop", "nodes": [4, 5], "max_nodes": 6, "window": 12, "queries": 3, "max_hops": 2},
+          passes, seed)
 
 
 def test_checkpoints_of_one_task_at_several_n_are_compared_from_their_measured_accuracy(tmp_path, monkeypatch):
