@@ -248,8 +248,9 @@ def _cells_continued(cfg: dict, log: list[dict], run: str, steps: int) -> list[s
             f"{total_steps:,} steps, so at step {CELLS_STEPS:,} the learning "
             f"rate rises from {lr_factor(CELLS_STEPS - 1, TrainConfig(steps=CELLS_STEPS, warmup=tr['warmup'], min_lr_ratio=tr['min_lr_ratio'])):.0%} "
             f"to {lr_factor(CELLS_STEPS, tc):.0%} of its peak (a warm restart) and decays to "
-            f"{tr['min_lr_ratio']:.0%} again at {total_steps:,}. Every N of the set got exactly this second phase, with five "
-            f"runs side by side on the two cores; training wall time {total - w0:,.0f} s for steps "
+            f"{tr['min_lr_ratio']:.0%} again at {total_steps:,}. Every N of the set got exactly this second phase, on "
+            "this project's 2-core CPU machines (Intel Xeon or AMD EPYC, whichever a session got; one thread per run, "
+            f"two to five runs side by side), over several sessions; training wall time {total - w0:,.0f} s for steps "
             f"{CELLS_STEPS:,}-{steps:,} ({w0:,.0f} s before). Launched, over several sessions, by (`{CELLS_LONG_SPEC}`, "
             f"after copying the five run folders of the first phase into `{inflight.RESUME_DIR}/`):", "", "```",
             inflight.RESUME_COMMAND, "```", "", f"The checkpoint is a copy of `{inflight.RESUME_DIR}/{run}`.", ""]
