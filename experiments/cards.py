@@ -250,8 +250,9 @@ def _cells_continued(cfg: dict, log: list[dict], run: str, steps: int) -> list[s
             f"to {lr_factor(CELLS_STEPS, tc):.0%} of its peak (a warm restart) and decays to "
             f"{tr['min_lr_ratio']:.0%} again at {total_steps:,}. Every N of the set got exactly this second phase, on "
             "this project's 2-core CPU machines (Intel Xeon or AMD EPYC, whichever a session got; one thread per run, "
-            f"two to five runs side by side), over several sessions; training wall time {total - w0:,.0f} s for steps "
-            f"{CELLS_STEPS:,}-{steps:,} ({w0:,.0f} s before). Launched, over several sessions, by (`{CELLS_LONG_SPEC}`, "
+            f"two to five runs side by side); training wall time {total - w0:,.0f} s for steps "
+            f"{CELLS_STEPS:,}-{steps:,} ({w0:,.0f} s before). Launched, over several three-hour sessions (each choosing `--only`, "
+            f"`--parallel` and `--max-minutes` to fit its time), by (`{CELLS_LONG_SPEC}`, "
             f"after copying the five run folders of the first phase into `{inflight.RESUME_DIR}/`):", "", "```",
             inflight.RESUME_COMMAND, "```", "", f"The checkpoint is a copy of `{inflight.RESUME_DIR}/{run}`.", ""]
 
