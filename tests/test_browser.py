@@ -159,6 +159,9 @@ def test_keyboard_steps_and_plays(browser_page, app_url):
         except AssertionError:
             if attempt == 2:
                 raise
+    # the button flips to Play at once; a tick already on its way may still redraw the step: let it land
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+    page.wait_for_timeout(1_000)
     stopped_at = page.locator("[data-testid='stMarkdown']").filter(has_text="wake token").first.inner_text()
     page.wait_for_timeout(1_500)                          # paused: no more steps
     assert page.locator("[data-testid='stMarkdown']").filter(has_text="wake token").first.inner_text() == stopped_at
