@@ -73,9 +73,7 @@ CELLS_STEPS = 4000
 CELLS_LONG_SPEC = inflight.LONG_SPEC   # the second phase, 4,000 -> 6,000 steps, over several sessions
 CELLS_WHERE = ("this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), 1 thread, two to five runs side by "
                "side next to the app's tests")
-for _n, _run in (("rule110-cells-n1", "r110cells-n1"), ("rule110-cells-n1-seed1", "r110cells-n1-seed1"),
-                 ("rule110-cells-n2", "r110cells-n2"), ("rule110-cells-n4", "r110cells-n4"),
-                 ("rule110-cells-n4-seed1", "r110cells-n4-seed1")):
+for _n, _run in inflight.RUNS.items():
     PROVENANCE[_n] = (CELLS_SPEC, _run, CELLS_WHERE)
 DESCRIPTION = {
     "rule110-cells-n1": "the no-sleep hybrid (N=1) asked for all 16 cells of the ring after t steps",
