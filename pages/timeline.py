@@ -6,6 +6,7 @@ from it (`sleepcore.timeline`), so stepping never runs the model.
 
 from __future__ import annotations
 
+import time
 from html import escape
 
 import numpy as np
@@ -22,10 +23,19 @@ KIND_WORD = {WAKE: "awake", SLEEP: "asleep", EVICT: "eviction"}
 DEPTH_LABELS = {"eca": "Depth t: automaton steps the answer needs", "khop": "Depth k: hops the answer needs",
                 "arith": "Depth: operations the answer needs"}
 SPEED_LABELS = {"slow": "½× speed", "normal": "1× speed", "fast": "2× speed"}
+SET_STEPS = "tl_set_steps"   # (step, time) for each step the app itself put on the slider in the last ECHO_S
+ECHO_S = 5.0
+
+
+def _set_step(i: int) -> None:
+    """Put step i on the slider, and remember it: see `_scrubbed`."""
+    ss[lab.STEP] = i
+    now = time.monotonic()
+    ss[SET_STEPS] = [(v, t) for v, t in ss.get(SET_STEPS, []) if now - t < ECHO_S] + [(i, now)]
 
 
 def _go(i: int) -> None:
-    ss[lab.STEP] = i
+    _set_step(i)
     ss[lab.PLAYING] = False
 
 
@@ -36,7 +46,7 @@ def _move(delta: int, last: int) -> None:
 
 def _toggle_play(last: int) -> None:
     if not ss[lab.PLAYING] and ss[lab.STEP] >= last:
-        ss[lab.STEP] = 0
+        _set_step(0)
     ss[lab.PLAYING] = not ss[lab.PLAYING]
 
 
@@ -44,10 +54,23 @@ def _pause() -> None:
     ss[lab.PLAYING] = False
 
 
+def _scrubbed() -> None:
+    """The step slider moved: a drag pauses playback. But while playing on a busy machine a playback tick
+    can leave the browser before the previous tick's redraw arrives, carrying the slider value the browser
+    still shows; Streamlit then reports the slider as moved back. Such an echo of a step the app itself set
+    a moment ago is not a drag: it must neither pause playback nor rewind it (it did both, at random)."""
+    now = time.monotonic()
+    recent = [v for v, t in ss.get(SET_STEPS, []) if now - t < ECHO_S]
+    if recent and ss[lab.STEP] != recent[-1] and ss[lab.STEP] in recent[:-1]:
+        ss[lab.STEP] = recent[-1]
+        return
+    ss[lab.PLAYING] = False
+
+
 def _jump_from_ribbon() -> None:
     points = ss.get("tl_ribbon", {}).get("selection", {}).get("points", [])
     if points:
-        ss[lab.STEP] = int(points[0]["x"])
+        _set_step(int(points[0]["x"]))
         ss[lab.PLAYING] = False
 
 
@@ -267,11 +290,11 @@ def show(tl: Timeline, task) -> None:
             if ss[lab.STEP] >= last:
                 ss[lab.PLAYING] = False
                 st.rerun()
-            ss[lab.STEP] = min(last, ss[lab.STEP] + 1)
+            _set_step(min(last, ss[lab.STEP] + 1))
         ex = lab.Exporter("Timeline")
         export_slot = controls(tl)
         st.select_slider("Step", options=list(range(len(tl))), key=lab.STEP, format_func=lambda k: tl.steps[k].short,
-                         on_change=_pause, label_visibility="collapsed",
+                         on_change=_scrubbed, label_visibility="collapsed",
                          help="Drag to scrub through the sample (dragging pauses playback).")
         i = ss[lab.STEP]
         ss[lab.STEP_OBJ] = tl.steps[i]

@@ -10,6 +10,7 @@ import base64
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +113,21 @@ def test_play_advances_and_pause_stops():
     assert not at.session_state["playing"] and at.session_state["step"] == 1
     at.button(key="tl_fwd").click().run()                                    # ordinary stepping again
     assert at.session_state["step"] == 2 and "wake token 3 of 17" in markdown(at)
+
+
+def test_a_stale_slider_echo_during_playback_neither_pauses_nor_rewinds():
+    """On a busy machine a playback tick can carry the slider value of the step before (seen in Chromium:
+    playback paused itself and jumped back). A drag still pauses."""
+    at = app()
+    at.button(key="tl_play").click().run()
+    assert at.session_state["playing"] and at.session_state["step"] == 1
+    now = time.monotonic()
+    at.session_state["tl_set_steps"] = [(0, now - 1.0), (1, now)]          # the app put 0, then 1, on the slider
+    at.select_slider(key="step").set_value(0).run()                         # the browser still showed 0
+    no_exception(at)
+    assert at.session_state["playing"] and at.session_state["step"] == 2    # kept 1, and this run ticked on
+    at.select_slider(key="step").set_value(9).run()                         # a real drag
+    assert not at.session_state["playing"] and at.session_state["step"] == 9
 
 
 def test_depth_and_seed_change_the_sample():
