@@ -32,7 +32,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from .checkpoint import (CONFIG_FILE, atomic_save_tensors, atomic_write_text, load_weights, save_checkpoint)
+from .checkpoint import (CONFIG_FILE, MODEL_FILE, atomic_save_tensors, atomic_write_text, load_weights, save_checkpoint)
 from .config import ConfigError, ModelConfig, SleepConfig, from_dict, to_dict
 from .evaluate import EVAL_SEED_OFFSET, evaluate_model
 from .model import IGNORE, SleepingHybrid
@@ -349,6 +349,11 @@ def train(model_cfg: ModelConfig, sleep_cfg: SleepConfig, task_cfg: dict[str, An
             break
     if bar:
         bar.close()
+    if rank == 0 and out is not None and step == start and not (out / MODEL_FILE).is_file():
+        # resumed at its last step from a folder that holds only the training state (git keeps just that of
+        # a run carried between sessions): write the model file a checkpoint needs, from the same weights
+        save_checkpoint(out, model, task=task.config(), train=to_dict(tcfg),
+                        extra={"trained_steps": step, "wall_seconds": round(wall0, 1)})
     if world > 1:
         dist.barrier()
     dump = os.environ.get("SLEEPCORE_DUMP_FINAL_WEIGHTS")  # test hook (tests/test_ddp.py): every rank's weights

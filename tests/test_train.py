@@ -166,6 +166,19 @@ def test_resume_after_an_interruption_continues_exactly(tmp_path, monkeypatch):
     assert torch.equal(out_logits(load_checkpoint(tmp_path / "b")[0]), out_logits(load_checkpoint(tmp_path / "a")[0]))
 
 
+def test_a_finished_run_kept_as_training_state_only_gets_its_model_file_back(tmp_path):
+    """git keeps only train_state.* of runs carried between sessions; resuming one that is already at its
+    last step must still leave a loadable checkpoint, with the same weights."""
+    out = tmp_path / "run"
+    model, _ = run(out, steps=6, ckpt_every=3)
+    (out / "model.safetensors").unlink()
+    again, records = run(out, steps=6, ckpt_every=3)
+    assert not [r for r in records if "loss" in r]                  # nothing trained
+    loaded, cfg = load_checkpoint(out)
+    assert cfg["trained_steps"] == 6
+    assert torch.equal(out_logits(loaded), out_logits(model))
+
+
 @pytest.mark.parametrize("dies_before", ["train-state tensors", "train-state json"])
 def test_a_kill_between_the_checkpoint_files_still_resumes_exactly(tmp_path, monkeypatch, dies_before):
     """The checkpoint is several files; a kill after some of them are replaced must not pair the
