@@ -70,10 +70,10 @@ PROVENANCE = {
 # Rule 110 asking all 16 cells: 4,000 steps from scratch (experiments/sweep_rule110_cells_full.json), then continued
 CELLS_SPEC = "experiments/sweep_rule110_cells_full.json"
 CELLS_STEPS = 4000
-CELLS_LONG_SPEC = inflight.LONG_SPEC   # the second phase, 4,000 -> 6,000 steps, over several sessions
+CELLS_LONG_SPEC = inflight.CELLS_LONG.spec   # the second phase, 4,000 -> 6,000 steps, over several sessions
 CELLS_WHERE = ("this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), 1 thread, two to five runs side by "
                "side next to the app's tests")
-for _n, _run in inflight.RUNS.items():
+for _n, _run in inflight.CELLS_LONG.runs.items():
     PROVENANCE[_n] = (CELLS_SPEC, _run, CELLS_WHERE)
 DESCRIPTION = {
     "rule110-cells-n1": "the no-sleep hybrid (N=1) asked for all 16 cells of the ring after t steps",
@@ -242,7 +242,7 @@ def _cells_continued(cfg: dict, log: list[dict], run: str, steps: int) -> list[s
     tc = TrainConfig(steps=total_steps, warmup=tr["warmup"], min_lr_ratio=tr["min_lr_ratio"])
     w0, total = _wall_at(log, CELLS_STEPS), cfg.get("wall_seconds")
     return [f"Then continued from that {CELLS_STEPS:,}-step checkpoint to {steps:,} steps with the same flags but "
-            f"`--out {inflight.RESUME_DIR}/{run} --steps {total_steps}`: the cosine is recomputed over "
+            f"`--out {inflight.CELLS_LONG.runs_dir}/{run} --steps {total_steps}`: the cosine is recomputed over "
             f"{total_steps:,} steps, so at step {CELLS_STEPS:,} the learning "
             f"rate rises from {lr_factor(CELLS_STEPS - 1, TrainConfig(steps=CELLS_STEPS, warmup=tr['warmup'], min_lr_ratio=tr['min_lr_ratio'])):.0%} "
             f"to {lr_factor(CELLS_STEPS, tc):.0%} of its peak (a warm restart) and decays to "
@@ -251,29 +251,30 @@ def _cells_continued(cfg: dict, log: list[dict], run: str, steps: int) -> list[s
             f"two to five runs side by side); training wall time {total - w0:,.0f} s for steps "
             f"{CELLS_STEPS:,}-{steps:,} ({w0:,.0f} s before). Launched, over several three-hour sessions (each choosing `--only`, "
             f"`--parallel` and `--max-minutes` to fit its time), by (`{CELLS_LONG_SPEC}`, "
-            f"after copying the five run folders of the first phase into `{inflight.RESUME_DIR}/`):", "", "```",
-            inflight.RESUME_COMMAND, "```", "", f"The checkpoint is a copy of `{inflight.RESUME_DIR}/{run}`.", ""]
+            f"after copying the five run folders of the first phase into `{inflight.CELLS_LONG.runs_dir}/`):", "", "```",
+            inflight.CELLS_LONG.command, "```", "", f"The checkpoint is a copy of `{inflight.CELLS_LONG.runs_dir}/{run}` "
+            "(that folder was deleted once all five runs had finished; git history keeps it).", ""]
 
 
 def _in_progress(name: str) -> list[str]:
     """A paragraph on the continuation of this run when it is under way (state committed, not finished)."""
-    p = inflight.unfinished().get(name)
+    p = inflight.CELLS_LONG.unfinished().get(name)
     if p is None:
         return []
-    run = inflight.RUNS[name]
+    run = inflight.CELLS_LONG.runs[name]
     ev = p["last_eval"]
     seen = ""
     if ev and ev["step"] > CELLS_STEPS:
         d = max(ev["eval"]["per_depth"], key=int)
         seen = (f" At step {ev['step']:,} its training log measured t={d} exact match {ev['eval']['per_depth'][d]:.3f} "
                 "on 1,000 fresh samples (a noisy in-training check, not the evaluation below).")
-    return [f"**Continuation under way.** This run is being continued to {inflight.LONG_STEPS:,} steps "
+    return [f"**Continuation under way.** This run is being continued to {inflight.CELLS_LONG.steps:,} steps "
             f"(`{CELLS_LONG_SPEC}`: every N of the set gets the same second phase, a warm restart of the cosine). "
             "That needs more CPU time than one three-hour session on two cores gives, so the run's state is committed "
-            f"and carried over between sessions: it stands at step {p['step']:,} in `{inflight.RESUME_DIR}/{run}/`, "
-            "and the next session resumes all five runs with", "", "```", inflight.RESUME_COMMAND, "```", "",
+            f"and carried over between sessions: it stands at step {p['step']:,} in `{inflight.CELLS_LONG.runs_dir}/{run}/`, "
+            "and the next session resumes all five runs with", "", "```", inflight.CELLS_LONG.command, "```", "",
             f"This checkpoint stays the {CELLS_STEPS:,}-step model, and the numbers below are its own, until every "
-            f"run of the set has reached {inflight.LONG_STEPS:,} steps.{seen}", ""]
+            f"run of the set has reached {inflight.CELLS_LONG.steps:,} steps.{seen}", ""]
 
 
 def training_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, run: str) -> list[str]:

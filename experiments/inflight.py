@@ -1,72 +1,106 @@
-"""Training that spans sessions: the committed state of runs still in progress.
+"""Training that spans sessions: sets of runs whose state is committed so the next session resumes them.
 
 A session here is three hours on two cores and starts from a fresh clone, so a run that needs more
-than that carries on only if its state is committed. The all-cells Rule 110 continuation
-(`experiments/sweep_rule110_cells_long.json`, 4,000 -> 6,000 steps for five runs) keeps its run
-folders in RESUME_DIR; git holds just what a resume reads (`train_state.safetensors`: weights,
-optimiser state and step in one file) plus `config.json`, `train_state.json` and `log.jsonl`.
-Rerunning RESUME_COMMAND resumes every run from its last 250-step checkpoint; `--max-minutes` stops
-each run cleanly with a checkpoint before a session ends. When every run has reached the end of its
-schedule, copy the folders over `checkpoints/rule110-cells-*` and rerun `experiments/report.py` and
-`experiments/cards.py`.
+than that carries on only if its state is committed. A set keeps its run folders in `runs_dir`; git
+holds just what a resume reads (`train_state.safetensors`: weights, optimiser state and step in one
+file) plus `config.json`, `train_state.json` and `log.jsonl` (model.safetensors and logs are ignored;
+a resume that finds a run already at its last step writes model.safetensors back). Rerunning a set's
+`command` resumes every run from its last checkpoint; `--max-minutes` stops each run cleanly with a
+checkpoint before a session ends, and finished runs return at once.
 
-    python experiments/inflight.py        # where each run stands
+    python experiments/inflight.py        # where each run of each set in flight stands
+
+CELLS_LONG, the all-cells Rule 110 second phase (4,000 -> 6,000 steps), was carried over three
+sessions and finished on 2026-11-28; its runs were copied into `checkpoints/rule110-cells-*` and its
+folder deleted. It stays here as the record of how that phase was launched (model cards and
+docs/results.md quote its command).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RESUME_DIR = "experiments/resume/r110cells_long"
-LONG_SPEC = "experiments/sweep_rule110_cells_long.json"
-LONG_STEPS = 6000
-RESUME_COMMAND = (f"python experiments/sweep.py {LONG_SPEC} --runs-dir {RESUME_DIR} --steps {LONG_STEPS} "
-                  "--parallel 5 --max-minutes 120")
-RUNS = {"rule110-cells-n1": "r110cells-n1", "rule110-cells-n1-seed1": "r110cells-n1-seed1",
-        "rule110-cells-n2": "r110cells-n2", "rule110-cells-n4": "r110cells-n4",
-        "rule110-cells-n4-seed1": "r110cells-n4-seed1"}
 
 
-def progress(run: str) -> dict | None:
-    """{"step", "wall_seconds", "last_eval"} of a run in RESUME_DIR, or None if it holds no state."""
-    folder = ROOT / RESUME_DIR / run
-    if not (folder / "train_state.json").is_file():
-        return None
-    meta = json.loads((folder / "train_state.json").read_text())
-    step = int(meta["step"])
-    evals = []
-    if (folder / "log.jsonl").is_file():
-        evals = [r for r in map(json.loads, (folder / "log.jsonl").read_text().splitlines())
-                 if "eval" in r and r["step"] <= step]
-    return {"step": step, "wall_seconds": float(meta.get("wall_seconds", 0.0)),
-            "last_eval": evals[-1] if evals else None}
+@dataclass(frozen=True)
+class RunSet:
+    about: str
+    spec: str               # the sweep spec (experiments/sweep_*.json)
+    runs_dir: str           # where the run folders live (committed while the set is in flight)
+    steps: int              # the schedule's end, the same for every run of the set
+    runs: dict[str, str] = field(default_factory=dict)   # name it ships under in checkpoints/ -> run in the spec
+    parallel: int = 2
+    max_minutes: int = 120
+
+    @property
+    def command(self) -> str:
+        every = [r["name"] for r in json.loads((ROOT / self.spec).read_text())["runs"]]
+        only = "" if sorted(every) == sorted(self.runs.values()) else f" --only {','.join(self.runs.values())}"
+        return (f"python experiments/sweep.py {self.spec} --runs-dir {self.runs_dir} --steps {self.steps} "
+                f"--parallel {self.parallel}{only} --max-minutes {self.max_minutes}")
+
+    def progress(self, run: str) -> dict | None:
+        """{"step", "wall_seconds", "last_eval"} of a run of this set, or None if its folder holds no state."""
+        folder = ROOT / self.runs_dir / run
+        if not (folder / "train_state.json").is_file():
+            return None
+        meta = json.loads((folder / "train_state.json").read_text())
+        step = int(meta["step"])
+        evals = []
+        if (folder / "log.jsonl").is_file():
+            evals = [r for r in map(json.loads, (folder / "log.jsonl").read_text().splitlines())
+                     if "eval" in r and r["step"] <= step]
+        return {"step": step, "wall_seconds": float(meta.get("wall_seconds", 0.0)),
+                "last_eval": evals[-1] if evals else None}
+
+    def unfinished(self) -> dict[str, dict]:
+        """Checkpoint name -> progress, for the runs whose state is committed but not yet at `steps`."""
+        out = {}
+        for name, run in self.runs.items():
+            p = self.progress(run)
+            if p is not None and p["step"] < self.steps:
+                out[name] = p
+        return out
 
 
-def unfinished() -> dict[str, dict]:
-    """Checkpoint name -> progress, for the runs whose state is committed but not yet at LONG_STEPS."""
-    out = {}
-    for name, run in RUNS.items():
-        p = progress(run)
-        if p is not None and p["step"] < LONG_STEPS:
-            out[name] = p
-    return out
+CELLS_LONG = RunSet(
+    about="Rule 110 asking all 16 cells, second phase: five runs continued from 4,000 to 6,000 steps (finished)",
+    spec="experiments/sweep_rule110_cells_long.json", runs_dir="experiments/resume/r110cells_long", steps=6000,
+    runs={"rule110-cells-n1": "r110cells-n1", "rule110-cells-n1-seed1": "r110cells-n1-seed1",
+          "rule110-cells-n2": "r110cells-n2", "rule110-cells-n4": "r110cells-n4",
+          "rule110-cells-n4-seed1": "r110cells-n4-seed1"},
+    parallel=5, max_minutes=120)
+
+ARITH5 = RunSet(
+    about="Arithmetic with five questions per problem, N=1 and N=4, seed 0 (the spec's second seeds come next)",
+    spec="experiments/sweep_arith_q5.json", runs_dir="experiments/resume/arith5", steps=2000,
+    runs={"arith5-n1": "arith5-n1", "arith5-n4": "arith5-n4"}, parallel=2, max_minutes=150)
+
+IN_FLIGHT = [ARITH5]
+
+
+def describe(rs: RunSet) -> list[str]:
+    lines = [f"{rs.about}:"]
+    for name, run in rs.runs.items():
+        p = rs.progress(run)
+        if p is None:
+            lines.append(f"  {run}: no checkpoint yet in {rs.runs_dir}/{run}")
+            continue
+        ev, seen = p["last_eval"], ""
+        if ev:
+            depth = max(ev["eval"]["per_depth"], key=int)
+            seen = f"; at step {ev['step']:,}, depth {depth} fresh exact match {ev['eval']['per_depth'][depth]:.3f}"
+        lines.append(f"  {run}: step {p['step']:,} of {rs.steps:,}, {p['wall_seconds']:,.0f} s of training in all{seen}")
+    lines.append(f"  resume: {rs.command}")
+    return lines
 
 
 def main() -> int:
-    for name, run in RUNS.items():
-        p = progress(run)
-        if p is None:
-            print(f"{run}: no state in {RESUME_DIR}")
-            continue
-        ev = p["last_eval"]
-        deepest = ""
-        if ev:
-            depth = max(ev["eval"]["per_depth"], key=int)
-            deepest = f"; at step {ev['step']}, t={depth} fresh exact match {ev['eval']['per_depth'][depth]:.3f}"
-        print(f"{run}: step {p['step']:,} of {LONG_STEPS:,}, {p['wall_seconds']:,.0f} s of training in all{deepest}")
-    print(f"resume: {RESUME_COMMAND}")
+    for rs in IN_FLIGHT:
+        print("\n".join(describe(rs)))
     return 0
 
 

@@ -356,8 +356,8 @@ def cells_section() -> list[str]:
            + (f"Then every run was continued from its {CELLS_FIRST:,}-step checkpoint to {steps[-1]:,} steps, five "
               f"side by side, with the cosine recomputed over {steps[-1]:,} steps (a warm restart: the learning rate "
               f"rises from 10% to {lr_factor(CELLS_FIRST, TrainConfig(steps=steps[-1])):.0%} of its peak at step "
-              f"{CELLS_FIRST:,}, then decays to 10% again): `{inflight.RESUME_COMMAND}` (after copying the five run "
-              f"folders into `{inflight.RESUME_DIR}/`; over several sessions). The same second phase for every N "
+              f"{CELLS_FIRST:,}, then decays to 10% again): `{inflight.CELLS_LONG.command}` (after copying the five run "
+              f"folders into `{inflight.CELLS_LONG.runs_dir}/`; over several sessions). The same second phase for every N "
               "keeps the budget equal. "
               if steps[-1] > CELLS_FIRST else "")
            + 
@@ -437,16 +437,16 @@ def cells_section() -> list[str]:
 
 def _cells_in_progress() -> list[str]:
     """Where the committed continuation of the all-cells runs stands, while it is not finished."""
-    todo = inflight.unfinished()
+    todo = inflight.CELLS_LONG.unfinished()
     if not todo:
         return []
-    where = ", ".join(f"{inflight.RUNS[n]} {p['step']:,}" for n, p in todo.items())
+    where = ", ".join(f"{inflight.CELLS_LONG.runs[n]} {p['step']:,}" for n, p in todo.items())
     return [f"**A second phase is under way** (`{CELLS_LONG_SPEC}`: every run continued from its "
-            f"{CELLS_FIRST:,}-step checkpoint to {inflight.LONG_STEPS:,} steps, the same for every N). It needs more "
+            f"{CELLS_FIRST:,}-step checkpoint to {inflight.CELLS_LONG.steps:,} steps, the same for every N). It needs more "
             "CPU time than one three-hour session on two cores, so the runs' state is committed in "
-            f"`{inflight.RESUME_DIR}/` and each session resumes it with `{inflight.RESUME_COMMAND}`. Steps reached so "
+            f"`{inflight.CELLS_LONG.runs_dir}/` and each session resumes it with `{inflight.CELLS_LONG.command}`. Steps reached so "
             f"far: {where}. The shipped checkpoints, and every number below, stay at {CELLS_FIRST:,} steps until all "
-            f"five runs reach {inflight.LONG_STEPS:,}; `python experiments/inflight.py` prints where each run stands.", ""]
+            f"five runs reach {inflight.CELLS_LONG.steps:,}; `python experiments/inflight.py` prints where each run stands.", ""]
 
 
 def _cells_budget(res: dict, depths: list[str]) -> list[str]:
@@ -550,14 +550,34 @@ LOG_SECTIONS = [
 ]
 
 
+def _arith_status() -> str:
+    """Where the arithmetic runs stand: not started, or carried between sessions (experiments/inflight.py)."""
+    rs = inflight.ARITH5
+    seen = {run: rs.progress(run) for run in rs.runs.values()}
+    seen = {run: p for run, p in seen.items() if p}
+    if not seen:
+        return ("is ready but has **not been run yet**: the CPU time went to the Rule 110 continuation above "
+                "first.")
+    where = "; ".join(
+        f"`{run}` step {p['step']:,}" + (f" (exact match on 1,000 fresh problems, depths mixed, at step "
+                                        f"{p['last_eval']['step']:,}: {p['last_eval']['eval']['accuracy']:.3f})"
+                                        if p["last_eval"] else "") for run, p in seen.items())
+    return (f"is **under way**, seed 0 of each N first. An N=4 run needs more than one three-hour session, so the "
+            f"runs' state is committed in `{rs.runs_dir}/` and each session resumes them with `{rs.command}` "
+            f"(`python experiments/inflight.py` prints where each run stands). So far: {where}. No arithmetic "
+            "checkpoint ships until a pair of runs has finished.")
+
+
 def arith_section() -> list[str]:
     """Arithmetic: why nothing is learned yet, the variant built from the k-hop lesson, and its measured cost."""
     path = OUT / "task_cost.json"
     if not path.exists():
         return []
-    cost = json.loads(path.read_text())["setups"]
+    bench = json.loads(path.read_text())
+    cost = bench["setups"]
     khop1 = json.loads((ROOT / "checkpoints" / "khop-n1" / "config.json").read_text())
-
+    n4, n1 = (cost[f"arithmetic, 5 questions N={n}"]["projected_2000_steps_s"] / 3600 for n in (4, 1))
+    sweep = 2 * (n4 + n1)   # two seeds of each
     return ["## Arithmetic: not learned yet, and what it would take", "",
             "The one arithmetic run pair (300 steps of batch 512 on the GPU, in the first sweep below) stayed at "
             "chance for N=1 and N=4. k-hop was at chance too until each problem asked five questions instead of one "
@@ -565,23 +585,21 @@ def arith_section() -> list[str]:
             "steps). The arithmetic task now has the same option, task parameter `queries=5`: five of the nine "
             "variables are asked after every fact was evicted, the chain's end first, and no asked variable is deeper "
             "than the chain (`sleepcore/tasks/arithmetic.py`). The sweep `experiments/sweep_arith_q5.json` (N=1 and "
-            "N=4, two seeds, 2,000 steps of batch 256, as k-hop) is ready but has **not been run yet**: the CPU time "
-            "went to the Rule 110 continuation above first.", "",
+            "N=4, two seeds, 2,000 steps of batch 256, as k-hop) " + _arith_status(), "",
             "What it would take, measured by timing one training step of each setup against a `khop-n4` step in the "
             "same process (`python bench/bench_task_cost.py --repeats 3`, output in `docs/results/task_cost.json`; "
-            f"measured with {cost and json.loads(path.read_text())['other_runnable_at_start']} other processes "
-            "running, so only the ratios are used) and scaling `khop-n4`'s recorded training time (2,000 steps, "
-            "one thread, next to other runs) by the ratio:", "",
+            f"measured with {bench['other_runnable_at_start']} other processes running, so only the ratios are used) "
+            "and scaling `khop-n4`'s recorded training time (2,000 steps, one thread, next to other runs) by the "
+            "ratio:", "",
             "| setup | N | step cost vs khop-n4 | projected 2,000 steps |", "|---|---|---|---|"] + [
             f"| {k.rsplit(' N=', 1)[0]} | {k.rsplit(' N=', 1)[1]} | {v['ratio']:.2f}x | "
             f"{v['projected_2000_steps_s'] / 3600:.1f} h |" for k, v in cost.items()] + [
             "", f"The method checks out on k-hop N=1: projected {cost['khop, 5 questions N=1']['projected_2000_steps_s']:,} s, "
             f"recorded {khop1['wall_seconds']:,.0f} s. An arithmetic step costs about "
             f"{cost['arithmetic, 5 questions N=4']['ratio']:.1f} times a k-hop step at N=4 (five windows of 16 tokens "
-            "to sleep on instead of one), so the four-run "
-            f"sweep needs about {2 * (cost['arithmetic, 5 questions N=4']['projected_2000_steps_s'] + cost['arithmetic, 5 questions N=1']['projected_2000_steps_s']) / 3600:.0f} "
-            "core-hours: one three-hour session on the two cores with nothing else running, or one seed per N in "
-            "about two hours (the N=4 run is the long pole). Whether 2,000 steps are enough is open: k-hop's models "
+            f"to sleep on instead of one), so the four-run sweep needs about {sweep:.1f} core-hours: "
+            f"{sweep / 2:.1f} h on the two cores with nothing else running, or {max(n4, n1):.1f} h for one seed per N "
+            "side by side (the N=4 run is the long pole). Whether 2,000 steps are enough is open: k-hop's models "
             "left their plateau between step 300 and 1,300.", ""]
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def main(argv: list[str] | None = None) -> int:
+def arg_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("spec", help="sweep spec (JSON)")
     ap.add_argument("--runs-dir", default=str(ROOT / "runs"))
@@ -39,7 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calibrate", type=float, default=0.0, help="seconds of side-by-side timing first")
     ap.add_argument("--budget-minutes", type=float, default=6.0, help="training wall budget per run")
     ap.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="flags appended to every run")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arg_parser().parse_args(argv)
     spec = json.loads(Path(args.spec).read_text())
     runs = spec["runs"]
     if args.only:

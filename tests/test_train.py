@@ -396,3 +396,24 @@ def test_every_sweep_spec_builds_valid_runs(spec):
         args = arg_parser().parse_args(["--out", "unused", *flags, "--steps", "10"])
         mcfg, scfg, task_cfg, tcfg = build_configs(args)
         assert tcfg.steps == 10 and scfg.passes >= 1 and task_cfg["name"]
+
+
+def test_every_run_set_carried_between_sessions_names_real_runs_and_resumes_with_the_sweep():
+    """experiments/inflight.py: each set's runs exist in its spec, its resume command parses with the
+    sweep's own parser, and a run stands where its committed train_state.json says."""
+    sys.path.insert(0, str(ROOT / "experiments"))
+    import inflight
+    import sweep
+    for rs in [inflight.CELLS_LONG, *inflight.IN_FLIGHT]:
+        names = {r["name"] for r in json.loads((ROOT / rs.spec).read_text())["runs"]}
+        assert set(rs.runs.values()) <= names, rs.about
+        argv = rs.command.split()
+        assert argv[:2] == ["python", "experiments/sweep.py"]
+        args = sweep.arg_parser().parse_args(argv[2:])
+        assert (args.spec, args.runs_dir, args.steps) == (rs.spec, rs.runs_dir, rs.steps)
+        assert set(args.only.split(",")) == set(rs.runs.values()) if args.only else set(rs.runs.values()) == names
+        for run in rs.runs.values():
+            p = rs.progress(run)
+            if p is not None:
+                meta = json.loads((ROOT / rs.runs_dir / run / "train_state.json").read_text())
+                assert p["step"] == meta["step"] <= rs.steps
