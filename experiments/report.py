@@ -44,7 +44,8 @@ PLAN = [
     ("rule110-attn-kept", [None]), ("rule110-attn-kept-seed1", [None]),
 ]
 MAIN = [n for n, _ in PLAN if n != "rule110-nmix"]   # one model per N: the accuracy-by-depth table
-OTHER_N = [("khop-n4", [1, 2, 8])]                   # the k-hop model trained at N=4, run at other N
+OTHER_N = [("khop-n4", [1, 2, 8]),                   # the k-hop model trained at N=4, run at other N
+           ("rule110-cells-n4", [1, 2, 8]), ("rule110-cells-n4-seed1", [1, 2, 8])]   # and the all-cells ones
 # Rule 110 asking all 16 cells (experiments/sweep_rule110_cells_full.json): exact match = the whole row right.
 CELLS = {"N=1 (no sleep)": ["rule110-cells-n1", "rule110-cells-n1-seed1"], "N=2": ["rule110-cells-n2"],
          "N=4": ["rule110-cells-n4", "rule110-cells-n4-seed1"]}
@@ -412,6 +413,7 @@ def cells_section() -> list[str]:
                                                      [first["per_depth"][d]["chance"] for d in depths],
                                                      ymin=0.0, ymax=1.0))
     out += _cells_budget(res, depths)
+    out += _cells_other_n(res, depths)
     logs = {n: {r["step"]: r["eval"]["per_depth"] for r in _evals(CKPT / n / "log.jsonl")}
             for rs in res.values() for n, _ in rs if (CKPT / n / "log.jsonl").exists()}
     if logs:
@@ -433,6 +435,44 @@ def cells_section() -> list[str]:
             out.append(f"| {st} | " + " | ".join(" / ".join(f"{logs[n][st].get(d, float('nan')):.2f}" for d in at)
                                                  for n in logs) + " |")
     return out + [""]
+
+
+def _cells_other_n(res: dict, depths: list[str]) -> list[str]:
+    """The all-cells N=4 models run at other N with --passes: does more sleep at test time help?"""
+    at = depths
+    rows = []
+    for name, r4 in res.get("N=4", []):
+        runs = sorted([(p, load(name, p)) for p in (1, 2, 8) if load(name, p)] + [(4, r4)], key=lambda x: x[0])
+        if len(runs) > 1:
+            rows.append((name, runs))
+    if not rows:
+        return []
+    out = ["", "### The N=4 models run at other N", "",
+           "The same checkpoints evaluated with `--passes N` (held-out, 2,000 inputs per t; `python -m "
+           "sleepcore.evaluate --checkpoint checkpoints/NAME --samples 2000 --per-depth --json --passes N`), exact "
+           "match:", "", "| model | N | " + " | ".join(f"t={d}" for d in at) + " |", "|---|---|" + "---|" * len(at)]
+    for name, runs in rows:
+        for p, r in runs:
+            pd = r["held_out"]["per_depth"]
+            out.append(f"| {name} | {p}{' (trained)' if p == 4 else ''} | "
+                       + " | ".join(f"{pd[d]['accuracy']:.3f}" for d in at) + " |")
+    best = {}   # for each N other than 4: the best exact match any depth gets, over both models
+    for name, runs in rows:
+        for p, r in runs:
+            if p != 4:
+                top = max(r["held_out"]["per_depth"][d]["accuracy"] for d in depths)
+                best[p] = max(best.get(p, 0.0), top)
+    trained = ", ".join(f"{r4['held_out']['per_depth'][at[-1]]['accuracy']:.3f}" for _, runs in rows
+                        for p, r4 in runs if p == 4)
+    collapse = all(v < 0.5 for v in best.values())
+    return out + ["", ("Run at any other N, fewer passes or more, both models collapse: the best exact match at "
+                       "any depth is " + ", ".join(f"{v:.3f} at N={p}" for p, v in sorted(best.items()))
+                       + f" (at N=4, t={at[-1]}: {trained}). Each has learned to use exactly the number of passes it "
+                       "was trained with, not a procedure that improves with more of them; `rule110-nmix` (above) "
+                       "is the one-cell attempt at a model that runs at any N."
+                       if collapse else
+                       "Best exact match at any depth, at the other N: "
+                       + ", ".join(f"{v:.3f} at N={p}" for p, v in sorted(best.items())) + ".")]
 
 
 def _cells_in_progress() -> list[str]:
