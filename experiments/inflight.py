@@ -93,6 +93,8 @@ def describe(rs: RunSet) -> list[str]:
         if ev:
             depth = max(ev["eval"]["per_depth"], key=int)
             seen = f"; at step {ev['step']:,}, depth {depth} fresh exact match {ev['eval']['per_depth'][depth]:.3f}"
+            if "answer_accuracy" in ev["eval"]:
+                seen += f", single answers right (all depths) {ev['eval']['answer_accuracy']:.3f}"
         lines.append(f"  {run}: step {p['step']:,} of {rs.steps:,}, {p['wall_seconds']:,.0f} s of training in all{seen}")
     lines.append(f"  resume: {rs.command}")
     return lines

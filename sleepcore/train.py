@@ -340,6 +340,8 @@ def train(model_cfg: ModelConfig, sleep_cfg: SleepConfig, task_cfg: dict[str, An
                                               "per_depth": {d: v["accuracy"] for d, v in ev["per_depth"].items()}}}
                 if "held_out" in ev:
                     rec["eval"]["held_out"] = ev["held_out"]["accuracy"]
+                if "answer_accuracy" in ev:    # several answers per sample: the share of single answers right,
+                    rec["eval"]["answer_accuracy"] = ev["answer_accuracy"]  # which moves long before exact match
                 records.append(rec)
                 _log(out, rec)
         out_of_time = tcfg.max_minutes and (time.time() - t_start) / 60 > tcfg.max_minutes
