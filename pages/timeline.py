@@ -44,10 +44,13 @@ def _move(delta: int, last: int) -> None:
     _go(max(0, min(last, int(ss.get(lab.STEP) or 0) + delta)))
 
 
-def _toggle_play(last: int) -> None:
-    if not ss[lab.PLAYING] and ss[lab.STEP] >= last:
+def _set_playing(on: bool, last: int) -> None:
+    """Play or pause: a state, not a toggle. While playing, Streamlit can deliver one button press twice
+    (the press rides on the playback tick that leaves the browser with it, as well as on its own rerun);
+    a toggle then paused and restarted playback at once. Setting a state makes the repeat harmless."""
+    if on and not ss[lab.PLAYING] and ss[lab.STEP] >= last:
         _set_step(0)
-    ss[lab.PLAYING] = not ss[lab.PLAYING]
+    ss[lab.PLAYING] = on
 
 
 def _pause() -> None:
@@ -167,9 +170,13 @@ def controls(tl: Timeline):
                shortcut="Home")
     row.button("Back", icon=":material/chevron_left:", on_click=_move, args=(-1, last), key="tl_back",
                disabled=i == 0, shortcut="Left")
-    playing = ss[lab.PLAYING]
-    row.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
-               on_click=_toggle_play, args=(last,), key="tl_play", type="primary", shortcut="Space")
+    # two buttons in one place, so a press is bound to what the button said when it was pressed
+    if ss[lab.PLAYING]:
+        row.button("Pause", icon=":material/pause:", on_click=_set_playing, args=(False, last), key="tl_pause",
+                   type="primary", shortcut="Space")
+    else:
+        row.button("Play", icon=":material/play_arrow:", on_click=_set_playing, args=(True, last), key="tl_play",
+                   type="primary", shortcut="Space")
     row.button("Forward", icon=":material/chevron_right:", on_click=_move, args=(1, last), key="tl_fwd",
                disabled=i == last, shortcut="Right")
     row.button("End", icon=":material/last_page:", on_click=_go, args=(last,), key="tl_last", disabled=i == last,
