@@ -28,6 +28,9 @@ pytestmark = [
 ]
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 expect = playwright_api.expect
+# Playwright's expect waits 5 s by default; under a loaded 2-core run (CI, or training in the background) a
+# rerun after a click has taken longer than that. What the page must show is unchanged, only the patience.
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="module")
