@@ -64,16 +64,22 @@ def predict(model: SleepingHybrid, tokens: torch.Tensor, targets: torch.Tensor, 
 
 
 def summarise(correct: torch.Tensor, depth: torch.Tensor, chance: dict[int, float],
-              answers: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, Any]:
+              answers: tuple[torch.Tensor, torch.Tensor] | None = None,
+              answer_chance: dict[int, float] | None = None) -> dict[str, Any]:
     """Exact-match accuracy overall and per depth; with `answers` = (right, asked) per sample and more than
-    one answer in some sample, also `answer_accuracy` (share of single answers right) with its interval."""
+    one answer in some sample, also `answer_accuracy` (share of single answers right) with its interval,
+    and `answer_chance` (majority-class share of single answers, weighted by answers) when given."""
     n = int(correct.numel())
     k = int(correct.sum())
     multi = answers is not None and int(answers[1].max()) > 1
 
     def per_answer(sel: torch.Tensor) -> dict[str, Any]:
         r, a = int(answers[0][sel].sum()), int(answers[1][sel].sum())
-        return {"answer_accuracy": r / max(1, a), "answer_ci95": list(wilson(r, a)), "answers": a}
+        out = {"answer_accuracy": r / max(1, a), "answer_ci95": list(wilson(r, a)), "answers": a}
+        if answer_chance:
+            w = {d: int(answers[1][sel & (depth == d)].sum()) for d in answer_chance}
+            out["answer_chance"] = sum(answer_chance[d] * w[d] for d in w) / max(1, sum(w.values()))
+        return out
     per_depth = {}
     for d in sorted(set(depth.tolist())):
         sel = depth == d
@@ -91,6 +97,14 @@ def summarise(correct: torch.Tensor, depth: torch.Tensor, chance: dict[int, floa
     return out
 
 
+def _answers_line(r: dict[str, Any]) -> str:
+    """The single-answer part of a printed result line (several answers per sample), else ''."""
+    if "answer_accuracy" not in r:
+        return ""
+    chance = f" (chance {r['answer_chance']:.3f})" if "answer_chance" in r else ""
+    return f"  single answers right {r['answer_accuracy']:.3f}{chance}"
+
+
 def _draw(task: Task, samples: int, seed: int, split: str, per_depth: bool):
     """Evaluation batch: `samples` in all (depths mixed), or `samples` at every depth."""
     if not per_depth:
@@ -103,9 +117,11 @@ def _score(model, task, batches, passes, batch_size) -> dict[str, Any]:
     right_n, asked = torch.cat([r for r, _ in per]), torch.cat([a for _, a in per])
     depth = torch.cat([b.depth for b in batches])
     chance: dict[int, float] = {}
+    answer_chance: dict[int, float] = {}
     for b in batches:
         chance.update(task.chance(b))
-    return summarise(right_n == asked, depth, chance, (right_n, asked))
+        answer_chance.update(task.answer_chance(b))
+    return summarise(right_n == asked, depth, chance, (right_n, asked), answer_chance)
 
 
 def evaluate_model(model: SleepingHybrid, task: Task, samples: int = 2000, seed: int = 0,
@@ -176,11 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         def show(r, label):
             print(f"{label}: accuracy {r['accuracy']:.3f} [{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]  "
                   f"chance {r['chance']:.3f}  (n={r['samples']})"
-                  + (f"  single answers right {r['answer_accuracy']:.3f}" if "answer_accuracy" in r else ""))
+                  + _answers_line(r))
             for d, v in r["per_depth"].items():
                 print(f"   depth {d:>3}: {v['accuracy']:.3f} [{v['ci95'][0]:.3f}, {v['ci95'][1]:.3f}] "
                       f"chance {v['chance']:.3f} n={v['count']}"
-                      + (f"  single answers right {v['answer_accuracy']:.3f}" if "answer_accuracy" in v else ""))
+                      + _answers_line(v))
         show(res, f"fresh samples, N={res['passes']}")
         if "held_out" in res:
             show(res["held_out"], "held-out inputs")

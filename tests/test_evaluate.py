@@ -279,3 +279,26 @@ def test_khop_with_several_queries_reports_single_answers_that_match_the_model()
     assert r["per_depth"]["1"]["answer_accuracy"] == pytest.approx(right / int(mask.sum()))
     rn, asked = predict_answers(m, b.tokens, b.targets)
     assert int(rn.sum()) == right and bool((asked == 3).all())
+
+
+def test_single_answers_get_their_own_chance_level_the_commonest_answer_token_per_depth():
+    from sleepcore.evaluate import summarise
+    from sleepcore.tasks.base import Batch, Task
+    ig = -100
+    targets = torch.tensor([[ig, 4, ig, 4], [ig, 4, ig, 7], [ig, 2, ig, 2], [ig, 5, ig, 6]])
+    batch = Batch(tokens=torch.zeros(4, 4, dtype=torch.long), targets=targets,
+                  depth=torch.tensor([1, 1, 2, 2]), answers=["44", "47", "22", "56"])
+    per_depth = Task.answer_chance(None, batch)                 # uses only the batch
+    assert per_depth == {1: pytest.approx(3 / 4), 2: pytest.approx(2 / 4)}
+    correct = torch.tensor([True, False, False, False])
+    answers = (torch.tensor([2, 1, 0, 1]), torch.tensor([2, 2, 2, 2]))
+    r = summarise(correct, batch.depth, {1: 0.5, 2: 0.25}, answers, per_depth)
+    assert r["answer_chance"] == pytest.approx((3 / 4 + 2 / 4) / 2)        # 4 answers at each depth
+    assert r["per_depth"]["1"]["answer_chance"] == pytest.approx(3 / 4)
+    assert "answer_chance" not in summarise(correct, batch.depth, {1: 0.5, 2: 0.25}, answers)
+
+
+def test_the_arithmetic_answers_are_not_uniform_so_the_single_answer_chance_is_above_one_in_ten():
+    task = make_task("arith", queries=5)
+    chance = task.answer_chance(task.sample(2000, seed=1))
+    assert set(chance) == set(task.depths) and all(0.1 < c < 0.2 for c in chance.values())   # "*" favours even digits

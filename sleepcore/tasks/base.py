@@ -101,6 +101,16 @@ class Task:
             out[d] = max(counts.values()) / len(idx)
         return out
 
+    def answer_chance(self, batch: Batch) -> dict[int, float]:
+        """Majority-class share of single answers per depth: the chance level for `answer_accuracy`
+        when a sample asks several questions (always answering the commonest answer token)."""
+        out = {}
+        for d in sorted(set(batch.depth.tolist())):
+            tgt = batch.targets[batch.depth == d]
+            tgt = tgt[tgt != IGNORE]
+            out[d] = float(torch.bincount(tgt).max()) / max(1, tgt.numel())
+        return out
+
     # --- helpers -----------------------------------------------------------------------------
     @property
     def vocab_size(self) -> int:
