@@ -590,6 +590,54 @@ LOG_SECTIONS = [
 ]
 
 
+ARITH5_EVAL = OUT / "arith5"      # evaluate --json of the finished arithmetic q5 runs (experiments/resume/arith5)
+ARITH5_SAMPLES = 1000
+
+
+def evaluate_arith5() -> None:
+    """Evaluate the finished runs of inflight.ARITH5 (1,000 fresh problems per depth) into ARITH5_EVAL."""
+    rs = inflight.ARITH5
+    ARITH5_EVAL.mkdir(parents=True, exist_ok=True)
+    for run in rs.runs.values():
+        folder = ROOT / rs.runs_dir / run
+        p = rs.progress(run)
+        if p is None or p["step"] < rs.steps or not (folder / "model.safetensors").exists():
+            print(f"[report] {run}: not finished or no model.safetensors (resume: {rs.command}); skipped", flush=True)
+            continue
+        model, cfg = load_checkpoint(folder)
+        res = evaluate_model(model, task_from_config(cfg["task"]), ARITH5_SAMPLES, seed=0, per_depth=True)
+        res.update({"checkpoint": f"{rs.runs_dir}/{run}", "trained_steps": cfg.get("trained_steps"),
+                    "wall_seconds": cfg.get("wall_seconds"),
+                    "command": f"python -m sleepcore.evaluate --checkpoint {rs.runs_dir}/{run} "
+                               f"--samples {ARITH5_SAMPLES} --per-depth --json"})
+        (ARITH5_EVAL / f"{run}.json").write_text(json.dumps(res, indent=1) + "\n")
+        print(f"[report] {run}: exact match {res['accuracy']:.3f}, single answers {res['answer_accuracy']:.3f}", flush=True)
+
+
+def _arith5_table() -> list[str]:
+    """Accuracy by depth of the finished arithmetic q5 runs, from ARITH5_EVAL."""
+    runs = {p.stem: json.loads(p.read_text()) for p in sorted(ARITH5_EVAL.glob("*.json"))}
+    if not runs:
+        return []
+    depths = list(next(iter(runs.values()))["per_depth"])
+    out = ["Evaluated on 1,000 fresh problems per depth (`python experiments/report.py --only-write --arith5` runs "
+           "`python -m sleepcore.evaluate --checkpoint experiments/resume/arith5/NAME --samples 1000 --per-depth --json`"
+           " on each finished run; JSON in `docs/results/arith5/`; a run whose folder has only its training state "
+           f"gets model.safetensors back from `{inflight.ARITH5.command}`). Exact match (all five answers right) "
+           "and, after the slash, the share of single answers right; the chance rows are the majority class "
+           "(the commonest answer, or answer token, at that depth):", "",
+           "| run | N | steps | training time | " + " | ".join(f"{d} ops" for d in depths) + " |",
+           "|---|---|---|---|" + "---|" * len(depths)]
+    for name, r in runs.items():
+        pd = r["per_depth"]
+        out.append(f"| {name} | {r['passes']} | {r['trained_steps']:,} | {r['wall_seconds'] / 3600:.1f} h | "
+                   + " | ".join(f"{pd[d]['accuracy']:.3f} / {pd[d]['answer_accuracy']:.3f}" for d in depths) + " |")
+    first = next(iter(runs.values()))["per_depth"]
+    out.append("| chance | | | | " + " | ".join(
+        f"{first[d]['chance']:.3f} / {first[d]['answer_chance']:.3f}" for d in depths) + " |")
+    return out + [""]
+
+
 def _arith_status() -> str:
     """Where the arithmetic runs stand: not started, or carried between sessions (experiments/inflight.py)."""
     rs = inflight.ARITH5
@@ -602,6 +650,10 @@ def _arith_status() -> str:
         f"`{run}` step {p['step']:,}" + (f" (exact match on 1,000 fresh problems, depths mixed, at step "
                                         f"{p['last_eval']['step']:,}: {p['last_eval']['eval']['accuracy']:.3f})"
                                         if p["last_eval"] else "") for run, p in seen.items())
+    if all(p["step"] >= rs.steps for p in seen.values()) and len(seen) == len(rs.runs):
+        return (f"ran to {rs.steps:,} steps for seed 0 of each N (the spec's second seeds were not run). The runs' "
+                f"training state is committed in `{rs.runs_dir}/`; no arithmetic checkpoint ships from them, since "
+                "neither learned the task (below), and `arith-n4` already shows the problem's layout in the explorer.")
     return (f"is **under way**, seed 0 of each N first. An N=4 run needs more than one three-hour session, so the "
             f"runs' state is committed in `{rs.runs_dir}/` and each session resumes them with `{rs.command}` "
             f"(`python experiments/inflight.py` prints where each run stands). So far: {where}. No arithmetic "
@@ -625,7 +677,7 @@ def arith_section() -> list[str]:
             "steps). The arithmetic task now has the same option, task parameter `queries=5`: five of the nine "
             "variables are asked after every fact was evicted, the chain's end first, and no asked variable is deeper "
             "than the chain (`sleepcore/tasks/arithmetic.py`). The sweep `experiments/sweep_arith_q5.json` (N=1 and "
-            "N=4, two seeds, 2,000 steps of batch 256, as k-hop) " + _arith_status(), "",
+            "N=4, two seeds, 2,000 steps of batch 256, as k-hop) " + _arith_status(), ""] + _arith5_table() + [
             "What it would take, measured by timing one training step of each setup against a `khop-n4` step in the "
             "same process (`python bench/bench_task_cost.py --repeats 3`, output in `docs/results/task_cost.json`; "
             f"measured with {bench['other_runnable_at_start']} other processes running, so only the ratios are used) "
@@ -806,12 +858,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only-write", action="store_true")
     ap.add_argument("--cells-probe", action="store_true",
                     help="also evaluate the probe runs of experiments/sweep_rule110_cells.json in runs_cpu/r110cells/")
+    ap.add_argument("--arith5", action="store_true",
+                    help="also evaluate the finished arithmetic q5 runs in experiments/resume/arith5/")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)  # robust on a shared 2-core machine (the thread pool thrashes under load)
     if not args.only_write:
         evaluate_all(args.reevaluate)
     if args.cells_probe:
         evaluate_cells_probe()
+    if args.arith5:
+        evaluate_arith5()
     write_report()
     return 0
 
