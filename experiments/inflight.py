@@ -79,7 +79,13 @@ ARITH5 = RunSet(
     spec="experiments/sweep_arith_q5.json", runs_dir="experiments/resume/arith5", steps=2000,
     runs={"arith5-n1": "arith5-n1", "arith5-n4": "arith5-n4"}, parallel=2, max_minutes=150)
 
-IN_FLIGHT = [ARITH5]
+CELLS_SEED2 = RunSet(
+    about="Rule 110 asking all 16 cells, a third N=4 seed: phase one, 4,000 steps (then --steps 6000 in the same "
+          "folder, as the shipped seeds were continued)",
+    spec="experiments/sweep_rule110_cells_seed2.json", runs_dir="experiments/resume/r110cells_seed2", steps=4000,
+    runs={"rule110-cells-n4-seed2": "r110cells-n4-seed2"}, parallel=1, max_minutes=150)
+
+IN_FLIGHT = [ARITH5, CELLS_SEED2]
 
 
 def describe(rs: RunSet) -> list[str]:
