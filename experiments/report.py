@@ -390,7 +390,7 @@ def cells_section() -> list[str]:
             f", chance {chance:.3f}: a gain of {100 * (min(n4) - max(n1)):+.1f} to {100 * (max(n4) - min(n1)):+.1f} "
             f"points across seed pairs (mean {100 * (sum(n4) / len(n4) - sum(n1) / len(n1)):+.1f}). The issue's aim "
             "(N=1 near chance, N=4 at least 20 points above, at the deepest depth) is "
-            + ("**met** on this metric." if met else "**not met** on this metric."), "",
+            + ("**met** on this metric." if met else "**not met** on this metric.") + _cells_seed2_status(), "",
             _depth_sentence(res, depths[-2], first["per_depth"][depths[-2]]["chance"]), "",
             "Share of single cells right (one cell's chance, the majority rate, is the one-cell task's, by symmetry):",
             "", "| model | " + " | ".join(f"t={d}" for d in depths) + " |", "|---|" + "---|" * len(depths)]
@@ -510,24 +510,35 @@ def _cells_budget(res: dict, depths: list[str]) -> list[str]:
 CELLS_PROBE = OUT / "rule110-cells"       # evaluate --json of the two probe runs (not shipped)
 
 
+def json_dir(folder: Path) -> dict[str, dict]:
+    """File stem -> parsed JSON for every *.json in a folder, sorted by name."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+
+
+def evaluate_folder(rel: str, samples: int, out_dir: Path) -> dict:
+    """`python -m sleepcore.evaluate --checkpoint REL --samples SAMPLES --per-depth --json` on a run folder
+    (relative to the repo), with its command, steps and training time, written to out_dir/<folder name>.json."""
+    model, cfg = load_checkpoint(ROOT / rel)
+    res = evaluate_model(model, task_from_config(cfg["task"]), samples, seed=0, per_depth=True)
+    res.update({"checkpoint": rel, "trained_steps": cfg.get("trained_steps"), "wall_seconds": cfg.get("wall_seconds"),
+                "command": f"python -m sleepcore.evaluate --checkpoint {rel} --samples {samples} --per-depth --json"})
+    (out_dir / f"{Path(rel).name}.json").write_text(json.dumps(res, indent=1) + "\n")
+    return res
+
+
 def evaluate_cells_probe() -> None:
     """Evaluate the probe runs in runs_cpu/r110cells/ (held-out, 2,000 states per t) into CELLS_PROBE."""
     CELLS_PROBE.mkdir(parents=True, exist_ok=True)
     for folder in sorted((ROOT / "runs_cpu" / "r110cells").glob("r110cells-*")):
         if not (folder / "config.json").exists():
             continue
-        model, cfg = load_checkpoint(folder)
-        res = evaluate_model(model, task_from_config(cfg["task"]), SAMPLES, seed=0, per_depth=True)
-        res.update({"checkpoint": f"runs_cpu/r110cells/{folder.name}", "trained_steps": cfg.get("trained_steps"),
-                    "command": f"python -m sleepcore.evaluate --checkpoint runs_cpu/r110cells/{folder.name} "
-                               f"--samples {SAMPLES} --per-depth --json"})
-        (CELLS_PROBE / f"{folder.name}.json").write_text(json.dumps(res, indent=1) + "\n")
+        res = evaluate_folder(f"runs_cpu/r110cells/{folder.name}", SAMPLES, CELLS_PROBE)
         print(f"[report] probe {folder.name}: held-out single cells {res['held_out']['answer_accuracy']:.3f}", flush=True)
 
 
 def cells_probe_section() -> list[str]:
     """The probe that asks all 16 cells of Rule 110: held-out single-cell accuracy by t after a short run."""
-    runs = {p.stem: json.loads(p.read_text()) for p in sorted(CELLS_PROBE.glob("*.json"))}
+    runs = json_dir(CELLS_PROBE)
     if not runs:
         return []
     first = next(iter(runs.values()))
@@ -604,19 +615,13 @@ def evaluate_arith5() -> None:
         if p is None or p["step"] < rs.steps or not (folder / "model.safetensors").exists():
             print(f"[report] {run}: not finished or no model.safetensors (resume: {rs.command}); skipped", flush=True)
             continue
-        model, cfg = load_checkpoint(folder)
-        res = evaluate_model(model, task_from_config(cfg["task"]), ARITH5_SAMPLES, seed=0, per_depth=True)
-        res.update({"checkpoint": f"{rs.runs_dir}/{run}", "trained_steps": cfg.get("trained_steps"),
-                    "wall_seconds": cfg.get("wall_seconds"),
-                    "command": f"python -m sleepcore.evaluate --checkpoint {rs.runs_dir}/{run} "
-                               f"--samples {ARITH5_SAMPLES} --per-depth --json"})
-        (ARITH5_EVAL / f"{run}.json").write_text(json.dumps(res, indent=1) + "\n")
+        res = evaluate_folder(f"{rs.runs_dir}/{run}", ARITH5_SAMPLES, ARITH5_EVAL)
         print(f"[report] {run}: exact match {res['accuracy']:.3f}, single answers {res['answer_accuracy']:.3f}", flush=True)
 
 
 def _arith5_table() -> list[str]:
     """Accuracy by depth of the finished arithmetic q5 runs, from ARITH5_EVAL."""
-    runs = {p.stem: json.loads(p.read_text()) for p in sorted(ARITH5_EVAL.glob("*.json"))}
+    runs = json_dir(ARITH5_EVAL)
     if not runs:
         return []
     depths = list(next(iter(runs.values()))["per_depth"])
@@ -636,6 +641,22 @@ def _arith5_table() -> list[str]:
     out.append("| chance | | | | " + " | ".join(
         f"{first[d]['chance']:.3f} / {first[d]['answer_chance']:.3f}" for d in depths) + " |")
     return out + [""]
+
+
+def _cells_seed2_status() -> str:
+    """Where the third all-cells N=4 seed stands (experiments/inflight.py), or '' before it has started."""
+    rs = inflight.CELLS_SEED2
+    (name, run), = rs.runs.items()
+    p = rs.progress(run)
+    if p is None:
+        return ""
+    ev = p["last_eval"]
+    seen = "" if not ev else (
+        f"; its training log's last evaluation (step {ev['step']:,}, 1,000 fresh inputs, not the held-out set) has "
+        f"t={max(ev['eval']['per_depth'], key=int)} exact match {ev['eval']['per_depth'][max(ev['eval']['per_depth'], key=int)]:.3f}")
+    return (f" Which N=4 seed is typical is what a third seed will tell: `{run}` (spec "
+            f"`{rs.spec}`) is at step {p['step']:,} of phase one's {rs.steps:,}, then continues to 6,000 as the others "
+            f"did{seen}. Its state is committed in `{rs.runs_dir}/` and `{rs.command}` resumes it.")
 
 
 def _arith_status() -> str:
