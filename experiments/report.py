@@ -29,6 +29,7 @@ from sleepcore.train import TrainConfig, lr_factor  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "experiments"))
 import inflight  # noqa: E402
+from task_evals import AT_CHANCE_MARGIN  # noqa: E402
 
 CKPT = ROOT / "checkpoints"
 OUT = ROOT / "docs" / "results"
@@ -672,9 +673,12 @@ def _arith_status() -> str:
                                         f"{p['last_eval']['step']:,}: {p['last_eval']['eval']['accuracy']:.3f})"
                                         if p["last_eval"] else "") for run, p in seen.items())
     if all(p["step"] >= rs.steps for p in seen.values()) and len(seen) == len(rs.runs):
+        evals = json_dir(ARITH5_EVAL)
+        learned = [n for n, r in evals.items() if r["accuracy"] >= r["chance"] + AT_CHANCE_MARGIN]
+        verdict = ("their evaluation is below" if not evals or learned else
+                   "neither learned the task (below), and `arith-n4` already shows the problem's layout in the explorer")
         return (f"ran to {rs.steps:,} steps for seed 0 of each N (the spec's second seeds were not run). The runs' "
-                f"training state is committed in `{rs.runs_dir}/`; no arithmetic checkpoint ships from them, since "
-                "neither learned the task (below), and `arith-n4` already shows the problem's layout in the explorer.")
+                f"training state is committed in `{rs.runs_dir}/`; no arithmetic checkpoint ships from them: {verdict}.")
     return (f"is **under way**, seed 0 of each N first. An N=4 run needs more than one three-hour session, so the "
             f"runs' state is committed in `{rs.runs_dir}/` and each session resumes them with `{rs.command}` "
             f"(`python experiments/inflight.py` prints where each run stands). So far: {where}. No arithmetic "
