@@ -85,7 +85,13 @@ CELLS_SEED2 = RunSet(
     spec="experiments/sweep_rule110_cells_seed2.json", runs_dir="experiments/resume/r110cells_seed2", steps=4000,
     runs={"rule110-cells-n4-seed2": "r110cells-n4-seed2"}, parallel=1, max_minutes=150)
 
-IN_FLIGHT = [ARITH5, CELLS_SEED2]
+CELLS_N2_SEED1 = RunSet(
+    about="Rule 110 asking all 16 cells, a second N=2 seed: phase one, 4,000 steps (then --steps 6000 in the same "
+          "folder, as the shipped seeds were continued)",
+    spec="experiments/sweep_rule110_cells_n2_seed1.json", runs_dir="experiments/resume/r110cells_n2_seed1",
+    steps=4000, runs={"rule110-cells-n2-seed1": "r110cells-n2-seed1"}, parallel=1, max_minutes=150)
+
+IN_FLIGHT = [ARITH5, CELLS_SEED2, CELLS_N2_SEED1]
 
 
 def describe(rs: RunSet) -> list[str]:
