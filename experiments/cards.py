@@ -75,12 +75,21 @@ CELLS_WHERE = ("this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu)
                "side next to the app's tests")
 for _n, _run in inflight.CELLS_LONG.runs.items():
     PROVENANCE[_n] = (CELLS_SPEC, _run, CELLS_WHERE)
+# Later all-cells seeds, each in its own spec and run folder, the same two phases resumed across sessions
+LATER = {name: rs for rs in (inflight.CELLS_SEED2, inflight.CELLS_N2_SEED1) for name in rs.runs}
+LATER_WHERE = ("this project's 2-core CPU machines (Intel Xeon or AMD EPYC, whichever a session got; torch 2.13.0+cpu), "
+               "one run at a time with 1 or 2 threads, resumed from its last checkpoint in each new three-hour session")
+for _n, _rs in LATER.items():
+    PROVENANCE[_n] = (_rs.spec, _rs.runs[_n], LATER_WHERE)
 DESCRIPTION = {
     "rule110-cells-n1": "the no-sleep hybrid (N=1) asked for all 16 cells of the ring after t steps",
     "rule110-cells-n1-seed1": "second seed of the no-sleep hybrid (N=1) asked for all 16 cells",
     "rule110-cells-n2": "the sleeping hybrid with N=2 passes asked for all 16 cells of the ring after t steps",
     "rule110-cells-n4": "the sleeping hybrid with N=4 passes asked for all 16 cells of the ring after t steps",
     "rule110-cells-n4-seed1": "second seed of the sleeping hybrid with N=4 asked for all 16 cells",
+    "rule110-cells-n4-seed2": "third seed of the sleeping hybrid with N=4 asked for all 16 cells, trained later to tell "
+                              "which of the first two is typical",
+    "rule110-cells-n2-seed1": "second seed of the sleeping hybrid with N=2 asked for all 16 cells, trained later",
     "rule110-n1": "the no-sleep hybrid (N=1: one online pass per window, then eviction)",
     "rule110-n2": "the sleeping hybrid with N=2 passes per consolidation window",
     "rule110-n2-seed1": "second seed of the sleeping hybrid with N=2",
@@ -277,9 +286,39 @@ def _in_progress(name: str) -> list[str]:
             f"run of the set has reached {inflight.CELLS_LONG.steps:,} steps.{seen}", ""]
 
 
+def _later_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, run: str) -> list[str]:
+    """A later all-cells seed: the two phases of the first five runs, in its own run folder, across sessions."""
+    rs, tr, steps = LATER[name], cfg["train"], cfg.get("trained_steps")
+    sp = json.loads((ROOT / spec).read_text())
+    r = next(x for x in sp["runs"] if x["name"] == run)
+    flags = " ".join(f"'{f}'" if any(c in f for c in "[]") else f for f in sp["common"] + sp["groups"][r["group"]] + r["args"])
+    tc = TrainConfig(steps=steps, warmup=tr["warmup"], min_lr_ratio=tr["min_lr_ratio"])
+    w0, total = _wall_at(log, CELLS_STEPS), cfg.get("wall_seconds")
+    return [f"The recipe of the first five all-cells runs (`{CELLS_SPEC}`, then `{CELLS_LONG_SPEC}`), seed "
+            f"{tr['seed']}: {CELLS_STEPS:,} steps of batch {tr['batch_size']} from scratch (Muon lr {tr['lr']} + AdamW "
+            f"lr {tr['adam_lr']}, warmup {tr['warmup']}, one cosine over the {CELLS_STEPS:,} steps to "
+            f"{tr['min_lr_ratio']:.0%}, clip {tr['clip']}), then continued in the same folder to {steps:,} steps with the "
+            f"cosine recomputed over {steps:,} (at step {CELLS_STEPS:,} the learning rate rises to "
+            f"{lr_factor(CELLS_STEPS, tc):.0%} of its peak, a warm restart, and decays to {tr['min_lr_ratio']:.0%} again). "
+            f"Trained on {where}; training wall time "
+            + (f"{w0:,.0f} s for the first {CELLS_STEPS:,} steps and {total - w0:,.0f} s for the rest." if w0 and total
+               else f"{total:,.0f} s." if total else "not recorded."), "",
+            f"Commands (sweep: `{spec}`, run `{run}`):", "", "```",
+            f"python -m sleepcore.train --out {rs.runs_dir}/{run} --no-progress --threads T --device cpu {flags} --steps {CELLS_STEPS}",
+            f"python -m sleepcore.train --out {rs.runs_dir}/{run} --no-progress --threads T --device cpu {flags} --steps {steps}",
+            "```", "", "launched, and resumed in each session until it had finished (`--max-minutes` chosen to fit "
+            "the session, `--threads` 1 or 2), by:", "", "```",
+            f"python experiments/sweep.py {spec} --runs-dir {rs.runs_dir} --steps {CELLS_STEPS} --parallel 1 --threads T --max-minutes M",
+            f"python experiments/sweep.py {spec} --runs-dir {rs.runs_dir} --steps {steps} --parallel 1 --threads T --max-minutes M",
+            "```", "", f"The checkpoint is a copy of `{rs.runs_dir}/{run}` (that folder was then deleted; git history "
+            "keeps it, including its state at step 4,000).", ""]
+
+
 def training_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, run: str) -> list[str]:
     """How the model was trained: where, the schedule in its three phases, wall times, the exact commands."""
     tr, steps = cfg["train"], cfg.get("trained_steps")
+    if name in LATER:
+        return _later_text(name, cfg, log, where, spec, run)
     if spec == CELLS_SPEC:      # one phase, from scratch
         sp = json.loads((ROOT / spec).read_text())
         r = next(x for x in sp["runs"] if x["name"] == run)

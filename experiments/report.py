@@ -46,10 +46,15 @@ PLAN = [
 ]
 MAIN = [n for n, _ in PLAN if n != "rule110-nmix"]   # one model per N: the accuracy-by-depth table
 OTHER_N = [("khop-n4", [1, 2, 8]),                   # the k-hop model trained at N=4, run at other N
-           ("rule110-cells-n4", [1, 2, 8]), ("rule110-cells-n4-seed1", [1, 2, 8])]   # and the all-cells ones
+           ("rule110-cells-n4", [1, 2, 8]), ("rule110-cells-n4-seed1", [1, 2, 8]),   # and the all-cells ones
+           ("rule110-cells-n4-seed2", [1, 2, 8])]
 # Rule 110 asking all 16 cells (experiments/sweep_rule110_cells_full.json): exact match = the whole row right.
-CELLS = {"N=1 (no sleep)": ["rule110-cells-n1", "rule110-cells-n1-seed1"], "N=2": ["rule110-cells-n2"],
-         "N=4": ["rule110-cells-n4", "rule110-cells-n4-seed1"]}
+# The later seeds (rule110-cells-n4-seed2, rule110-cells-n2-seed1) are listed here and show wherever their
+# checkpoint has shipped (experiments/inflight.py carries them until then).
+CELLS = {"N=1 (no sleep)": ["rule110-cells-n1", "rule110-cells-n1-seed1"],
+         "N=2": ["rule110-cells-n2", "rule110-cells-n2-seed1"],
+         "N=4": ["rule110-cells-n4", "rule110-cells-n4-seed1", "rule110-cells-n4-seed2"]}
+CELLS_LATER = [inflight.CELLS_SEED2, inflight.CELLS_N2_SEED1]   # run after the first five, same recipe
 CELLS_SPEC = "experiments/sweep_rule110_cells_full.json"
 CELLS_LONG_SPEC = "experiments/sweep_rule110_cells_long.json"   # the same runs continued from 4,000 steps
 CELLS_FIRST = 4000
@@ -72,6 +77,11 @@ BEFORE = "99485f1"
 
 def eval_path(name: str, passes: int | None) -> Path:
     return OUT / "eval" / f"{name}{'' if passes is None else f'__N{passes}'}.json"
+
+
+def seed_of(name: str) -> int:
+    """The training seed of a shipped checkpoint (its config.json)."""
+    return int(json.loads((CKPT / name / "config.json").read_text())["train"]["seed"])
 
 
 def command(name: str, passes: int | None) -> str:
@@ -326,8 +336,8 @@ def _depth_sentence(res: dict, d: str, chance: float) -> str:
         said.append("the seed means are not ordered by N (" + " / ".join(f"{means[g]:.3f}" for g in order) + ")")
     spread = ""
     if len(n4) > 1 and max(n4) > 2 * max(min(n4), 1e-9):
-        spread = (f"; the two N=4 seeds differ by a factor of {max(n4) / max(min(n4), 1e-9):.1f}, so the size of the "
-                  "gain is not pinned down by two seeds")
+        spread = (f"; the {_count(len(n4))} N=4 seeds differ by up to a factor of {max(n4) / max(min(n4), 1e-9):.1f}, "
+                  f"so the size of the gain is not pinned down by {_count(len(n4))} seeds")
     return (f"One step shallower, at t={d}: " + "; ".join(parts) + f"; chance {chance:.3f}."
             + (" Here " + " and ".join(said) + spread + "." if said else (" " + spread[2:].capitalize() + "." if spread else "")))
 
@@ -348,8 +358,9 @@ def cells_section() -> list[str]:
     out = ["## Rule 110 asking all 16 cells: exact match on the whole row", "",
            f"Spec `{CELLS_SPEC}`: the Rule 110 task above with task parameter `cells=16`, so the prediction window "
            "asks every cell of the ring after t steps (16 answers per sample, the change that made k-hop learnable; "
-           "the paper's metric is likewise exact match over several labels). N=1 and N=4, two seeds each, N=2 one "
-           "seed (seed 0; the CPU time for a second was not there), the same "
+           "the paper's metric is likewise exact match over several labels). "
+           + ", ".join(f"{g.replace(' (no sleep)', '')} {_count(len(rs))} seed{'s' if len(rs) > 1 else ''}"
+                       for g, rs in res.items()) + ", the same "
            f"data, recipe and budget ({CELLS_FIRST:,} steps of batch 512, one cosine, every run "
            "from scratch) on this project's 2-core CPU: `python experiments/sweep.py "
            f"{CELLS_SPEC} --runs-dir runs_cpu/r110cells_full --steps {CELLS_FIRST} --parallel 2 --only "
@@ -362,6 +373,7 @@ def cells_section() -> list[str]:
               f"folders into `{inflight.CELLS_LONG.runs_dir}/`; over several sessions). The same second phase for every N "
               "keeps the budget equal. "
               if steps[-1] > CELLS_FIRST else "")
+           + _cells_later_sentence()
            + 
            f"Held-out inputs only ({SAMPLES:,} initial states per t never drawn in training), "
            "`python -m sleepcore.evaluate --checkpoint checkpoints/NAME --samples 2000 --per-depth --json`.", "",
@@ -372,7 +384,7 @@ def cells_section() -> list[str]:
     for g, rs in res.items():
         for n, r in rs:
             pd = r["held_out"]["per_depth"]
-            out.append(f"| {n} | {r['passes']} | {1 if n.endswith('seed1') else 0} | "
+            out.append(f"| {n} | {r['passes']} | {seed_of(n)} | "
                        + " | ".join(f"{pd[d]['accuracy']:.3f}" for d in depths) + " |")
     base = {d: mean(res["N=1 (no sleep)"], d) for d in depths}
     for g, rs in res.items():
@@ -391,7 +403,11 @@ def cells_section() -> list[str]:
             f", chance {chance:.3f}: a gain of {100 * (min(n4) - max(n1)):+.1f} to {100 * (max(n4) - min(n1)):+.1f} "
             f"points across seed pairs (mean {100 * (sum(n4) / len(n4) - sum(n1) / len(n1)):+.1f}). The issue's aim "
             "(N=1 near chance, N=4 at least 20 points above, at the deepest depth) is "
-            + ("**met** on this metric." if met else "**not met** on this metric.") + _cells_seed2_status(), "",
+            + ("**met** on this metric." if met else "**not met** on this metric.")
+            + (f" With {_count(len(n4))} N=4 seeds the median at t={deepest} is {sorted(n4)[len(n4) // 2]:.3f}, "
+               f"{100 * (sorted(n4)[len(n4) // 2] - sum(n1) / len(n1)):+.1f} points above the N=1 mean; "
+               f"{sum(a - max(n1) >= 0.2 for a in n4)} of {_count(len(n4))} N=4 seeds are 20 or more points above "
+               "every N=1 seed." if len(n4) >= 3 else "") + _cells_seed2_status(), "",
             _depth_sentence(res, depths[-2], first["per_depth"][depths[-2]]["chance"]), "",
             "Share of single cells right (one cell's chance, the majority rate, is the one-cell task's, by symmetry):",
             "", "| model | " + " | ".join(f"t={d}" for d in depths) + " |", "|---|" + "---|" * len(depths)]
@@ -402,13 +418,14 @@ def cells_section() -> list[str]:
     if one:
         out.append("| chance (one cell) | " + " | ".join(
             f"{one['held_out']['per_depth'][d]['chance']:.3f}" for d in depths) + " |")
-    palette = {"N=1 (no sleep)": ("#999999", "#bbbbbb"), "N=2": ("#e69f00", "#f0c060"), "N=4": ("#0072b2", "#56b4e9")}
+    palette = {"N=1 (no sleep)": ("#999999", "#bbbbbb", "#666666"), "N=2": ("#e69f00", "#f0c060", "#a06d00"),
+               "N=4": ("#0072b2", "#56b4e9", "#003f63")}   # one shade per seed
     xs = [int(d) for d in depths]
     series = []
     for g, rs in res.items():
         for i, (n, r) in enumerate(rs):
             pd = r["held_out"]["per_depth"]
-            series.append((f"{n} (N={r['passes']})", palette[g][i % 2], xs, [pd[d]["accuracy"] for d in depths],
+            series.append((f"{n} (N={r['passes']})", palette[g][seed_of(n) % 3], xs, [pd[d]["accuracy"] for d in depths],
                            [tuple(pd[d]["ci95"]) for d in depths]))
     (OUT / "cells_by_depth.svg").write_text(svg_plot(series, "rollout depth t", "held-out exact match (16 cells)", xs,
                                                      [first["per_depth"][d]["chance"] for d in depths],
@@ -421,7 +438,7 @@ def cells_section() -> list[str]:
         at = [d for d in depths[-3:]]
         steps_ = sorted(set.intersection(*(set(v) for v in logs.values())))
         group_of = {n: g for g, names in CELLS.items() for n in names}
-        curves = [(f"{n} t={deepest}", palette[group_of[n]][n.endswith("seed1")],
+        curves = [(f"{n} t={deepest}", palette[group_of[n]][seed_of(n) % 3],
                    steps_, [logs[n][st].get(deepest, float("nan")) for st in steps_], None) for n in logs]
         (OUT / "cells_by_step.svg").write_text(svg_plot(curves, "training step (batch 512)",
                                                         f"exact match at t={deepest} (fresh)",
@@ -502,10 +519,22 @@ def _cells_budget(res: dict, depths: list[str]) -> list[str]:
            "the checkpoints are `git show 9f06585:checkpoints/NAME/model.safetensors`) and now:", "",
            "| model | N | seed | " + " | ".join(f"t={d}" for d in at) + " |", "|---|---|---|" + "---|" * len(at)]
     for n, short, long_ in rows:
-        out.append(f"| {n} | {long_['passes']} | {1 if n.endswith('seed1') else 0} | " + " | ".join(
+        out.append(f"| {n} | {long_['passes']} | {seed_of(n)} | " + " | ".join(
             f"{short['held_out']['per_depth'][d]['accuracy']:.3f} -> {long_['held_out']['per_depth'][d]['accuracy']:.3f}"
             for d in at) + " |")
     return out
+
+
+def evaluate_at4000(name: str, folder: str) -> None:
+    """A later all-cells seed at 4,000 steps, for the budget table. Its run folder went on training, so the
+    4,000-step state lives in git (the commit that says so); to rerun: `git checkout SHA -- RUNS_DIR/RUN`, then
+    `python experiments/sweep.py SPEC --runs-dir RUNS_DIR --steps 4000` writes its model.safetensors back, then
+    `python experiments/report.py --only-write --at4000 NAME RUNS_DIR/RUN`."""
+    CELLS_AT4000.mkdir(parents=True, exist_ok=True)
+    res = evaluate_folder(folder, SAMPLES, CELLS_AT4000)
+    assert res["trained_steps"] == CELLS_FIRST, f"{folder} holds a {res['trained_steps']}-step model, not {CELLS_FIRST}"
+    (CELLS_AT4000 / f"{Path(folder).name}.json").rename(CELLS_AT4000 / f"{name}.json")
+    print(f"[report] {name} at {CELLS_FIRST:,} steps: held-out {res['held_out']['accuracy']:.3f}", flush=True)
 
 
 CELLS_PROBE = OUT / "rule110-cells"       # evaluate --json of the two probe runs (not shipped)
@@ -644,20 +673,44 @@ def _arith5_table() -> list[str]:
     return out + [""]
 
 
-def _cells_seed2_status() -> str:
-    """Where the third all-cells N=4 seed stands (experiments/inflight.py), or '' before it has started."""
-    rs = inflight.CELLS_SEED2
-    (name, run), = rs.runs.items()
-    p = rs.progress(run)
-    if p is None:
+def _count(n: int) -> str:
+    return {1: "one", 2: "two", 3: "three", 4: "four"}.get(n, str(n))
+
+
+def _later_shipped(rs: inflight.RunSet) -> bool:
+    return all((CKPT / name / "config.json").exists() for name in rs.runs)
+
+
+def _cells_later_sentence() -> str:
+    """How the later seeds that have shipped were trained (the same two phases, resumed across sessions)."""
+    done = [rs for rs in CELLS_LATER if _later_shipped(rs)]
+    if not done:
         return ""
-    ev = p["last_eval"]
-    seen = "" if not ev else (
-        f"; its training log's last evaluation (step {ev['step']:,}, 1,000 fresh inputs, not the held-out set) has "
-        f"t={max(ev['eval']['per_depth'], key=int)} exact match {ev['eval']['per_depth'][max(ev['eval']['per_depth'], key=int)]:.3f}")
-    return (f" Which N=4 seed is typical is what a third seed will tell: `{run}` (spec "
-            f"`{rs.spec}`) is at step {p['step']:,} of phase one's {rs.steps:,}, then continues to 6,000 as the others "
-            f"did{seen}. Its state is committed in `{rs.runs_dir}/` and `{rs.command}` resumes it.")
+    return ("Later seeds, the same two phases with the same flags: " + "; ".join(
+        f"`{', '.join(rs.runs)}` (spec `{rs.spec}`): `python experiments/sweep.py {rs.spec} --runs-dir {rs.runs_dir} "
+        "--steps 4000`, then the same with `--steps 6000`" for rs in done)
+        + " (carried between sessions as `experiments/inflight.py` records). ")
+
+
+def _cells_seed2_status() -> str:
+    """Where the later all-cells seeds that have not shipped stand (experiments/inflight.py), or ''."""
+    out = []
+    for rs in CELLS_LATER:
+        if _later_shipped(rs):
+            continue
+        for name, run in rs.runs.items():
+            p = rs.progress(run)
+            if p is None:
+                continue
+            ev = p["last_eval"]
+            d = None if not ev else max(ev["eval"]["per_depth"], key=int)
+            seen = "" if not ev else (
+                f"; its training log's last evaluation (step {ev['step']:,}, 1,000 fresh inputs, not the held-out "
+                f"set) has t={d} exact match {ev['eval']['per_depth'][d]:.3f}")
+            out.append(f" A further seed, `{run}` (spec `{rs.spec}`), is at step {p['step']:,} of its phase to "
+                       f"{rs.steps:,}, then continues to 6,000 as the others did{seen}. Its state is committed in "
+                       f"`{rs.runs_dir}/` and `{rs.command}` resumes it.")
+    return "".join(out)
 
 
 def _arith_status() -> str:
@@ -885,6 +938,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also evaluate the probe runs of experiments/sweep_rule110_cells.json in runs_cpu/r110cells/")
     ap.add_argument("--arith5", action="store_true",
                     help="also evaluate the finished arithmetic q5 runs in experiments/resume/arith5/")
+    ap.add_argument("--at4000", nargs=2, metavar=("NAME", "FOLDER"),
+                    help="evaluate a run folder holding a later seed's 4,000-step model (see CELLS_AT4000) as NAME")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)  # robust on a shared 2-core machine (the thread pool thrashes under load)
     if not args.only_write:
@@ -893,6 +948,8 @@ def main(argv: list[str] | None = None) -> int:
         evaluate_cells_probe()
     if args.arith5:
         evaluate_arith5()
+    if args.at4000:
+        evaluate_at4000(*args.at4000)
     write_report()
     return 0
 
