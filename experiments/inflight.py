@@ -13,7 +13,8 @@ checkpoint before a session ends, and finished runs return at once.
 CELLS_LONG, the all-cells Rule 110 second phase (4,000 -> 6,000 steps), was carried over three
 sessions and finished on 2026-11-28; its runs were copied into `checkpoints/rule110-cells-*` and its
 folder deleted. It stays here as the record of how that phase was launched (model cards and
-docs/results.md quote its command).
+docs/results.md quote its command). CELLS_SEED2, a third all-cells N=4 seed, finished the same way
+on 2026-11-29 and shipped as checkpoints/rule110-cells-n4-seed2.
 """
 
 from __future__ import annotations
@@ -80,9 +81,10 @@ ARITH5 = RunSet(
     runs={"arith5-n1": "arith5-n1", "arith5-n4": "arith5-n4"}, parallel=2, max_minutes=150)
 
 CELLS_SEED2 = RunSet(
-    about="Rule 110 asking all 16 cells, a third N=4 seed: phase one, 4,000 steps (then --steps 6000 in the same "
-          "folder, as the shipped seeds were continued)",
-    spec="experiments/sweep_rule110_cells_seed2.json", runs_dir="experiments/resume/r110cells_seed2", steps=4000,
+    about="Rule 110 asking all 16 cells, a third N=4 seed: 4,000 steps, then --steps 6000 in the same folder, as the "
+          "first seeds were continued (finished on 2026-11-29 and shipped as checkpoints/rule110-cells-n4-seed2; its "
+          "folder was then deleted, git keeps it: at step 4,000 in commit ca36bb1)",
+    spec="experiments/sweep_rule110_cells_seed2.json", runs_dir="experiments/resume/r110cells_seed2", steps=6000,
     runs={"rule110-cells-n4-seed2": "r110cells-n4-seed2"}, parallel=1, max_minutes=150)
 
 CELLS_N2_SEED1 = RunSet(
@@ -91,7 +93,7 @@ CELLS_N2_SEED1 = RunSet(
     spec="experiments/sweep_rule110_cells_n2_seed1.json", runs_dir="experiments/resume/r110cells_n2_seed1",
     steps=4000, runs={"rule110-cells-n2-seed1": "r110cells-n2-seed1"}, parallel=1, max_minutes=150)
 
-IN_FLIGHT = [ARITH5, CELLS_SEED2, CELLS_N2_SEED1]
+IN_FLIGHT = [ARITH5, CELLS_N2_SEED1]
 
 
 def describe(rs: RunSet) -> list[str]:

@@ -59,6 +59,8 @@ CELLS_SPEC = "experiments/sweep_rule110_cells_full.json"
 CELLS_LONG_SPEC = "experiments/sweep_rule110_cells_long.json"   # the same runs continued from 4,000 steps
 CELLS_FIRST = 4000
 CELLS_AT4000 = OUT / "cells-at4000"   # evaluations of the 4,000-step all-cells checkpoints (git: 9f06585)
+AT4000_STATE = {   # the later seeds: the commit that holds the run folder at step 4,000, and that folder
+    "rule110-cells-n4-seed2": ("ca36bb1", "experiments/resume/r110cells_seed2/r110cells-n4-seed2")}
 COLOURS = {"rule110-n1": "#999999", "rule110-n1-seed1": "#bbbbbb", "rule110-n2": "#e69f00",
            "rule110-n2-seed1": "#f0c060", "rule110-n4": "#0072b2",
            "rule110-n4-seed1": "#56b4e9", "rule110-nmix": "#009e73", "rule110-attn-evicted": "#d55e00",
@@ -330,6 +332,8 @@ def _depth_sentence(res: dict, d: str, chance: float) -> str:
     said = []
     if n1 and max(n1) - chance < 0.1:
         said.append("the no-sleep models are near chance")
+    if n1 and n4 and min(n4) > max(n1):
+        said.append(f"every N=4 seed is {100 * (min(n4) - max(n1)):.1f} or more points above every N=1 seed")
     if ordered and len(order) == 3:
         said.append("the order is N=1 < N=2 < N=4 in seed means, the paper's picture")
     elif not ordered:
@@ -339,7 +343,7 @@ def _depth_sentence(res: dict, d: str, chance: float) -> str:
         spread = (f"; the {_count(len(n4))} N=4 seeds differ by up to a factor of {max(n4) / max(min(n4), 1e-9):.1f}, "
                   f"so the size of the gain is not pinned down by {_count(len(n4))} seeds")
     return (f"One step shallower, at t={d}: " + "; ".join(parts) + f"; chance {chance:.3f}."
-            + (" Here " + " and ".join(said) + spread + "." if said else (" " + spread[2:].capitalize() + "." if spread else "")))
+            + (" Here " + (", ".join(said[:-1]) + " and " if len(said) > 1 else "") + said[-1] + spread + "." if said else (" " + spread[2:].capitalize() + "." if spread else "")))
 
 
 def cells_section() -> list[str]:
@@ -406,8 +410,9 @@ def cells_section() -> list[str]:
             + ("**met** on this metric." if met else "**not met** on this metric.")
             + (f" With {_count(len(n4))} N=4 seeds the median at t={deepest} is {sorted(n4)[len(n4) // 2]:.3f}, "
                f"{100 * (sorted(n4)[len(n4) // 2] - sum(n1) / len(n1)):+.1f} points above the N=1 mean; "
-               f"{sum(a - max(n1) >= 0.2 for a in n4)} of {_count(len(n4))} N=4 seeds are 20 or more points above "
-               "every N=1 seed." if len(n4) >= 3 else "") + _cells_seed2_status(), "",
+               f"{_count(sum(a - max(n1) >= 0.2 for a in n4))} of the {_count(len(n4))} N=4 seeds "
+               f"{'is' if sum(a - max(n1) >= 0.2 for a in n4) == 1 else 'are'} 20 or more points above every N=1 seed."
+               if len(n4) >= 3 else "") + _cells_seed2_status(), "",
             _depth_sentence(res, depths[-2], first["per_depth"][depths[-2]]["chance"]), "",
             "Share of single cells right (one cell's chance, the majority rate, is the one-cell task's, by symmetry):",
             "", "| model | " + " | ".join(f"t={d}" for d in depths) + " |", "|---|" + "---|" * len(depths)]
@@ -483,7 +488,8 @@ def _cells_other_n(res: dict, depths: list[str]) -> list[str]:
     trained = ", ".join(f"{r4['held_out']['per_depth'][at[-1]]['accuracy']:.3f}" for _, runs in rows
                         for p, r4 in runs if p == 4)
     collapse = all(v < 0.5 for v in best.values())
-    return out + ["", ("Run at any other N, fewer passes or more, both models collapse: the best exact match at "
+    return out + ["", ("Run at any other N, fewer passes or more, " + ("both" if len(rows) == 2 else f"all {_count(len(rows))}")
+                       + " models collapse: the best exact match at "
                        "any depth is " + ", ".join(f"{v:.3f} at N={p}" for p, v in sorted(best.items()))
                        + f" (at N=4, t={at[-1]}: {trained}). Each has learned to use exactly the number of passes it "
                        "was trained with, not a procedure that improves with more of them; `rule110-nmix` (above) "
@@ -516,7 +522,10 @@ def _cells_budget(res: dict, depths: list[str]) -> list[str]:
     at = depths[-3:]
     out = ["", f"The budget, {CELLS_FIRST:,} -> {rows[0][2]['trained_steps']:,} steps: held-out exact match of the same "
            f"runs at their {CELLS_FIRST:,}-step checkpoints (kept in `docs/results/cells-at4000/`, same command and seed; "
-           "the checkpoints are `git show 9f06585:checkpoints/NAME/model.safetensors`) and now:", "",
+           "the checkpoints are `git show 9f06585:checkpoints/NAME/model.safetensors`"
+           + "".join(f"; {n}'s 4,000-step state is `{AT4000_STATE[n][1]}` at commit {AT4000_STATE[n][0]}, evaluated by "
+                     f"`python experiments/report.py --only-write --at4000 {n} FOLDER` (see `evaluate_at4000`)"
+                     for n, _, _ in rows if n in AT4000_STATE) + ") and now:", "",
            "| model | N | seed | " + " | ".join(f"t={d}" for d in at) + " |", "|---|---|---|" + "---|" * len(at)]
     for n, short, long_ in rows:
         out.append(f"| {n} | {long_['passes']} | {seed_of(n)} | " + " | ".join(
