@@ -21,9 +21,19 @@ BASELINE_STYLE = {"evicted": ("attention, cache evicted", "#6B7280", "dash"),
                   "kept": ("attention, cache kept", "#111111", "dot")}
 
 
+# One look per training seed, so that three seeds of one N stay apart in the legend and the chart
+SEED_SYMBOL = ("circle", "diamond", "square", "triangle-up", "x")
+SEED_DASH = ("solid", "dash", "dot", "dashdot", "longdash")
+
+
 def short(name: str) -> str:
-    """Legend names without the task prefix every checkpoint shares ("rule110-n4" -> "n4")."""
-    return name.removeprefix("rule110-")
+    """Legend names without the prefix every checkpoint of a chart shares: the task, and for the models that
+    answer the whole row the "cells-" the question picker already says ("rule110-cells-n4-seed1" -> "n4-seed1")."""
+    return name.removeprefix("rule110-").removeprefix("cells-")
+
+
+def seed_style(seed: int, items: tuple[str, ...]) -> str:
+    return items[seed % len(items)]
 
 
 def _open(ckpt: str, n: int, depth: int) -> None:
@@ -108,7 +118,7 @@ def depth_series(todo, results, depths) -> list[dict]:
             label, color, dash = BASELINE_STYLE["kept" if e.eviction == "none" else "evicted"]
         else:
             label = f"{short(e.name)} (N = {n})"
-            color, dash = viz.passes_color(n), ("dash" if e.seed or role == "mix" else "solid")
+            color, dash = viz.passes_color(n), ("dash" if role == "mix" else seed_style(e.seed, SEED_DASH))
         series.append(dict(x=list(depths), acc=acc, lo=lo, hi=hi, n=ns, label=label, color=color, dash=dash,
                            width=1.4 if e.seed or role == "mix" else 2.4, band=not (e.seed or role == "mix"),
                            custom=[[e.name, n, d] for d in depths]))
@@ -127,8 +137,8 @@ def passes_series(todo, results, depths, deepest) -> tuple[list[dict], list[dict
         elif role == "trained":
             series.append(dict(x=[n], acc=[a], lo=[lo], hi=[hi], n=[m], label=f"{short(e.name)} (trained, N = {n})",
                                color=viz.passes_color(n), marker=11 if not e.seed else 8,
-                               offset=0.12 if not e.seed else 0.24,
-                               symbol="circle" if not e.seed else "diamond", custom=[[e.name, n, deepest]]))
+                               offset=0.12 * (1 + min(e.seed, 3)),
+                               symbol=seed_style(e.seed, SEED_SYMBOL), custom=[[e.name, n, deepest]]))
             if n == 1 and not e.seed:
                 refs.append(dict(label="no-sleep hybrid (N = 1)", acc=a, lo=lo, hi=hi, color=viz.WAKE_COLOR,
                                  dash="dash"))

@@ -296,6 +296,26 @@ def test_sleep_more_never_mixes_models_that_answer_different_questions(tmp_path)
     assert "`rule110-n2` at N = 2" in " ".join(c.value for c in at.caption)
 
 
+def test_sleep_more_tells_three_seeds_of_one_n_apart(tmp_path):
+    """Three seeds of one N: a marker and a dash of their own each, and legend names short enough to read."""
+    import json
+    for seed in (0, 1, 2):
+        name = "rule110-cells-n2" + (f"-seed{seed}" if seed else "")
+        untrained_checkpoint(tmp_path / name, "rule110", width=16, steps=[1, 8], cells=16)
+        cfg = json.loads((tmp_path / name / "config.json").read_text())
+        cfg["train"] = {**(cfg.get("train") or {}), "seed": seed}
+        (tmp_path / name / "config.json").write_text(json.dumps(cfg))
+    at = app(ckpt_dir=str(tmp_path), eval_samples=25)
+    at.switch_page("pages/sleep_more.py").run()
+    no_exception(at)
+    by_n = {t["name"]: t for t in json.loads(at.get_by_key("sm_by_n").proto.spec)["data"] if t.get("name")}
+    by_depth = {t["name"]: t for t in json.loads(at.get_by_key("sm_by_depth").proto.spec)["data"] if t.get("name")}
+    names = ["n2", "n2-seed1", "n2-seed2"]
+    assert [f"{n} (trained, N = 2)" in by_n for n in names] == [True] * 3
+    assert len({by_n[f"{n} (trained, N = 2)"]["marker"]["symbol"] for n in names}) == 3
+    assert len({by_depth[f"{n} (N = 2)"]["line"]["dash"] for n in names}) == 3
+
+
 # ---------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("page", ["pages/timeline.py", "pages/automaton.py", "pages/sleep_more.py"])
 def test_missing_checkpoints_folder_is_explained(monkeypatch, tmp_path, page):
