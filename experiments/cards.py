@@ -124,13 +124,17 @@ KHOP_WHERE = ("this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu),
               "runs")
 
 
-def _khop_card(name: str, passes: int, seed: int) -> tuple[str, str, str, str]:
-    spec = json.loads((ROOT / KHOP_SPEC).read_text())
-    run = f"khop5-n{passes}" + ("-seed1" if seed else "")
+def spec_flags(spec_path: str, run: str) -> str:
+    """The training flags a sweep spec gives one of its runs, quoted for a shell."""
+    spec = json.loads((ROOT / spec_path).read_text())
     r = next(x for x in spec["runs"] if x["name"] == run)
-    flags = spec["common"] + spec["groups"][r["group"]] + r["args"]
-    command = ("python -m sleepcore.train --out runs_cpu/khop5/" + run + " " + " ".join(
-        f"'{f}'" if any(c in f for c in "[]") else f for f in flags) + " --steps 2000 --threads 1 --device cpu")
+    return " ".join(f"'{f}'" if any(c in f for c in "[]") else f
+                    for f in spec["common"] + spec["groups"][r["group"]] + r["args"])
+
+
+def _khop_card(name: str, passes: int, seed: int) -> tuple[str, str, str, str]:
+    run = f"khop5-n{passes}" + ("-seed1" if seed else "")
+    command = f"python -m sleepcore.train --out runs_cpu/khop5/{run} {spec_flags(KHOP_SPEC, run)} --steps 2000 --threads 1 --device cpu"
     what = (f"the {'no-sleep hybrid (N=1)' if passes == 1 else f'sleeping hybrid (N={passes})'} on k-hop retrieval "
             f"with five questions per problem (cycles of 6..8 nodes, k in 1..4)" + (", second seed" if seed else ""))
     launched = (f"python experiments/sweep.py {KHOP_SPEC} --runs-dir runs_cpu/khop5 --parallel 1 --steps 2000 "
@@ -232,11 +236,7 @@ def task_card(name: str) -> str:
 
 
 def train_commands(spec_path: str, run: str, out: str, continued: bool = False) -> list[str]:
-    spec = json.loads((ROOT / spec_path).read_text())
-    r = next(x for x in spec["runs"] if x["name"] == run)
-    flags = spec["common"] + spec["groups"][r["group"]] + r["args"]
-    base = "python -m sleepcore.train --out " + out + " " + " ".join(
-        f"'{f}'" if any(c in f for c in "[]") else f for f in flags)
+    base = "python -m sleepcore.train --out " + out + " " + spec_flags(spec_path, run)
     return [base + " --steps 2100", base + " --steps 3600"] + ([base + " --steps 6000"] if continued else [])
 
 
@@ -244,12 +244,18 @@ def _wall_at(log: list[dict], step: int) -> float | None:
     return next((r["wall_seconds"] for r in log if r.get("step") == step and "wall_seconds" in r), None)
 
 
+def _second_phase(cfg: dict, log: list[dict], schedule: int) -> tuple[TrainConfig, float | None, float | None]:
+    """The warm-restarted schedule of an all-cells run's second phase, the wall time at its start, and at its end."""
+    tr = cfg["train"]
+    return (TrainConfig(steps=schedule, warmup=tr["warmup"], min_lr_ratio=tr["min_lr_ratio"]),
+            _wall_at(log, CELLS_STEPS), cfg.get("wall_seconds"))
+
+
 def _cells_continued(cfg: dict, log: list[dict], run: str, steps: int) -> list[str]:
     """Second phase of an all-cells run: resumed from its 4,000-step checkpoint with a longer cosine."""
     tr = cfg["train"]
     total_steps = tr["steps"]          # the schedule's length (the same as `steps` once the run has finished)
-    tc = TrainConfig(steps=total_steps, warmup=tr["warmup"], min_lr_ratio=tr["min_lr_ratio"])
-    w0, total = _wall_at(log, CELLS_STEPS), cfg.get("wall_seconds")
+    tc, w0, total = _second_phase(cfg, log, total_steps)
     return [f"Then continued from that {CELLS_STEPS:,}-step checkpoint to {steps:,} steps with the same flags but "
             f"`--out {inflight.CELLS_LONG.runs_dir}/{run} --steps {total_steps}`: the cosine is recomputed over "
             f"{total_steps:,} steps, so at step {CELLS_STEPS:,} the learning "
@@ -289,11 +295,8 @@ def _in_progress(name: str) -> list[str]:
 def _later_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, run: str) -> list[str]:
     """A later all-cells seed: the two phases of the first five runs, in its own run folder, across sessions."""
     rs, tr, steps = LATER[name], cfg["train"], cfg.get("trained_steps")
-    sp = json.loads((ROOT / spec).read_text())
-    r = next(x for x in sp["runs"] if x["name"] == run)
-    flags = " ".join(f"'{f}'" if any(c in f for c in "[]") else f for f in sp["common"] + sp["groups"][r["group"]] + r["args"])
-    tc = TrainConfig(steps=steps, warmup=tr["warmup"], min_lr_ratio=tr["min_lr_ratio"])
-    w0, total = _wall_at(log, CELLS_STEPS), cfg.get("wall_seconds")
+    flags = spec_flags(spec, run)
+    tc, w0, total = _second_phase(cfg, log, steps)
     return [f"The recipe of the first five all-cells runs (`{CELLS_SPEC}`, then `{CELLS_LONG_SPEC}`), seed "
             f"{tr['seed']}: {CELLS_STEPS:,} steps of batch {tr['batch_size']} from scratch (Muon lr {tr['lr']} + AdamW "
             f"lr {tr['adam_lr']}, warmup {tr['warmup']}, one cosine over the {CELLS_STEPS:,} steps to "
@@ -320,11 +323,8 @@ def training_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, 
     if name in LATER:
         return _later_text(name, cfg, log, where, spec, run)
     if spec == CELLS_SPEC:      # one phase, from scratch
-        sp = json.loads((ROOT / spec).read_text())
-        r = next(x for x in sp["runs"] if x["name"] == run)
-        flags = sp["common"] + sp["groups"][r["group"]] + r["args"]
-        command = ("python -m sleepcore.train --out runs_cpu/r110cells_full/" + run + " " + " ".join(
-            f"'{f}'" if any(c in f for c in "[]") else f for f in flags) + f" --steps {CELLS_STEPS} --threads 1 --device cpu")
+        command = (f"python -m sleepcore.train --out runs_cpu/r110cells_full/{run} {spec_flags(spec, run)} "
+                   f"--steps {CELLS_STEPS} --threads 1 --device cpu")
         first = _wall_at(log, CELLS_STEPS) if steps > CELLS_STEPS else cfg.get("wall_seconds")
         where1 = "first-phase" if steps > CELLS_STEPS else "training"
         return ([f"{CELLS_STEPS:,} steps of batch {tr['batch_size']} (Muon lr {tr['lr']} + AdamW lr {tr['adam_lr']}, "
