@@ -81,6 +81,9 @@ LATER_WHERE = ("this project's 2-core CPU machines (Intel Xeon or AMD EPYC, whic
                "one run at a time with 1 or 2 threads, resumed from its last checkpoint in each new three-hour session")
 for _n, _rs in LATER.items():
     PROVENANCE[_n] = (_rs.spec, _rs.runs[_n], LATER_WHERE)
+PROVENANCE["rule110-cells-n2-seed1"] = (inflight.CELLS_N2_SEED1.spec, "r110cells-n2-seed1",
+                                        "this project's 2-core CPU machine (AMD EPYC, torch 2.13.0+cpu), 2 threads (T=2), "
+                                        "next to this session's evaluations and tests, both phases in one session")
 DESCRIPTION = {
     "rule110-cells-n1": "the no-sleep hybrid (N=1) asked for all 16 cells of the ring after t steps",
     "rule110-cells-n1-seed1": "second seed of the no-sleep hybrid (N=1) asked for all 16 cells",

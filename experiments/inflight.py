@@ -14,7 +14,8 @@ CELLS_LONG, the all-cells Rule 110 second phase (4,000 -> 6,000 steps), was carr
 sessions and finished on 2026-11-28; its runs were copied into `checkpoints/rule110-cells-*` and its
 folder deleted. It stays here as the record of how that phase was launched (model cards and
 docs/results.md quote its command). CELLS_SEED2, a third all-cells N=4 seed, finished the same way
-on 2026-11-29 and shipped as checkpoints/rule110-cells-n4-seed2.
+on 2026-11-29 and shipped as checkpoints/rule110-cells-n4-seed2, and so did CELLS_N2_SEED1, a second
+all-cells N=2 seed (checkpoints/rule110-cells-n2-seed1).
 """
 
 from __future__ import annotations
@@ -88,12 +89,13 @@ CELLS_SEED2 = RunSet(
     runs={"rule110-cells-n4-seed2": "r110cells-n4-seed2"}, parallel=1, max_minutes=150)
 
 CELLS_N2_SEED1 = RunSet(
-    about="Rule 110 asking all 16 cells, a second N=2 seed: phase one, 4,000 steps (then --steps 6000 in the same "
-          "folder, as the shipped seeds were continued)",
+    about="Rule 110 asking all 16 cells, a second N=2 seed: 4,000 steps, then --steps 6000 in the same folder, as "
+          "the first seeds were continued (finished on 2026-11-29 and shipped as checkpoints/rule110-cells-n2-seed1; "
+          "its folder was then deleted, git keeps it: at step 4,000 in commit f16ed72)",
     spec="experiments/sweep_rule110_cells_n2_seed1.json", runs_dir="experiments/resume/r110cells_n2_seed1",
-    steps=4000, runs={"rule110-cells-n2-seed1": "r110cells-n2-seed1"}, parallel=1, max_minutes=150)
+    steps=6000, runs={"rule110-cells-n2-seed1": "r110cells-n2-seed1"}, parallel=1, max_minutes=150)
 
-IN_FLIGHT = [ARITH5, CELLS_N2_SEED1]
+IN_FLIGHT = [ARITH5]
 
 
 def describe(rs: RunSet) -> list[str]:

@@ -60,7 +60,8 @@ CELLS_LONG_SPEC = "experiments/sweep_rule110_cells_long.json"   # the same runs 
 CELLS_FIRST = 4000
 CELLS_AT4000 = OUT / "cells-at4000"   # evaluations of the 4,000-step all-cells checkpoints (git: 9f06585)
 AT4000_STATE = {   # the later seeds: the commit that holds the run folder at step 4,000, and that folder
-    "rule110-cells-n4-seed2": ("ca36bb1", "experiments/resume/r110cells_seed2/r110cells-n4-seed2")}
+    "rule110-cells-n4-seed2": ("ca36bb1", "experiments/resume/r110cells_seed2/r110cells-n4-seed2"),
+    "rule110-cells-n2-seed1": ("f16ed72", "experiments/resume/r110cells_n2_seed1/r110cells-n2-seed1")}
 COLOURS = {"rule110-n1": "#999999", "rule110-n1-seed1": "#bbbbbb", "rule110-n2": "#e69f00",
            "rule110-n2-seed1": "#f0c060", "rule110-n4": "#0072b2",
            "rule110-n4-seed1": "#56b4e9", "rule110-nmix": "#009e73", "rule110-attn-evicted": "#d55e00",
