@@ -523,7 +523,7 @@ def _cells_budget(res: dict, depths: list[str]) -> list[str]:
     at = depths[-3:]
     out = ["", f"The budget, {CELLS_FIRST:,} -> {rows[0][2]['trained_steps']:,} steps: held-out exact match of the same "
            f"runs at their {CELLS_FIRST:,}-step checkpoints (kept in `docs/results/cells-at4000/`, same command and seed; "
-           "the checkpoints are `git show 9f06585:checkpoints/NAME/model.safetensors`"
+           "the first five runs' checkpoints are `git show 9f06585:checkpoints/NAME/model.safetensors`"
            + "".join(f"; {n}'s 4,000-step state is `{AT4000_STATE[n][1]}` at commit {AT4000_STATE[n][0]}, evaluated by "
                      f"`python experiments/report.py --only-write --at4000 {n} FOLDER` (see `evaluate_at4000`)"
                      for n, _, _ in rows if n in AT4000_STATE) + ") and now:", "",
