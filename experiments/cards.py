@@ -77,13 +77,14 @@ for _n, _run in inflight.CELLS_LONG.runs.items():
     PROVENANCE[_n] = (CELLS_SPEC, _run, CELLS_WHERE)
 # Later all-cells seeds, each in its own spec and run folder, the same two phases resumed across sessions
 LATER = {name: rs for rs in (inflight.CELLS_SEED2, inflight.CELLS_N2_SEED1) for name in rs.runs}
-LATER_WHERE = ("this project's 2-core CPU machines (Intel Xeon or AMD EPYC, whichever a session got; torch 2.13.0+cpu), "
-               "one run at a time with 1 or 2 threads, resumed from its last checkpoint in each new three-hour session")
+LATER_WHERE = {   # where each later seed trained
+    "rule110-cells-n4-seed2": "this project's 2-core CPU machines (Intel Xeon or AMD EPYC, whichever a session got; torch "
+                              "2.13.0+cpu), one run at a time with 1 or 2 threads, resumed from its last checkpoint in "
+                              "each new three-hour session",
+    "rule110-cells-n2-seed1": "this project's 2-core CPU machine (AMD EPYC, torch 2.13.0+cpu), 2 threads (T=2), next to "
+                              "this session's evaluations and tests, both phases in one session"}
 for _n, _rs in LATER.items():
-    PROVENANCE[_n] = (_rs.spec, _rs.runs[_n], LATER_WHERE)
-PROVENANCE["rule110-cells-n2-seed1"] = (inflight.CELLS_N2_SEED1.spec, "r110cells-n2-seed1",
-                                        "this project's 2-core CPU machine (AMD EPYC, torch 2.13.0+cpu), 2 threads (T=2), "
-                                        "next to this session's evaluations and tests, both phases in one session")
+    PROVENANCE[_n] = (_rs.spec, _rs.runs[_n], LATER_WHERE[_n])
 DESCRIPTION = {
     "rule110-cells-n1": "the no-sleep hybrid (N=1) asked for all 16 cells of the ring after t steps",
     "rule110-cells-n1-seed1": "second seed of the no-sleep hybrid (N=1) asked for all 16 cells",
@@ -312,8 +313,8 @@ def _later_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, ru
             f"Commands (sweep: `{spec}`, run `{run}`):", "", "```",
             f"python -m sleepcore.train --out {rs.runs_dir}/{run} --no-progress --threads T --device cpu {flags} --steps {CELLS_STEPS}",
             f"python -m sleepcore.train --out {rs.runs_dir}/{run} --no-progress --threads T --device cpu {flags} --steps {steps}",
-            "```", "", "launched, and resumed in each session until it had finished (`--max-minutes` chosen to fit "
-            "the session, `--threads` 1 or 2), by:", "", "```",
+            "```", "", "launched (and, where a session ended first, resumed with the same command; `--max-minutes` "
+            "chosen to fit the session, `--threads` 1 or 2) by:", "", "```",
             f"python experiments/sweep.py {spec} --runs-dir {rs.runs_dir} --steps {CELLS_STEPS} --parallel 1 --threads T --max-minutes M",
             f"python experiments/sweep.py {spec} --runs-dir {rs.runs_dir} --steps {steps} --parallel 1 --threads T --max-minutes M",
             "```", "", f"The checkpoint is a copy of `{rs.runs_dir}/{run}` (that folder was then deleted; git history "

@@ -413,7 +413,7 @@ def cells_section() -> list[str]:
                f"{100 * (sorted(n4)[len(n4) // 2] - sum(n1) / len(n1)):+.1f} points above the N=1 mean; "
                f"{_count(sum(a - max(n1) >= 0.2 for a in n4))} of the {_count(len(n4))} N=4 seeds "
                f"{'is' if sum(a - max(n1) >= 0.2 for a in n4) == 1 else 'are'} 20 or more points above every N=1 seed."
-               if len(n4) >= 3 else "") + _cells_seed2_status(), "",
+               if len(n4) >= 3 else "") + _later_seeds_status(), "",
             _depth_sentence(res, depths[-2], first["per_depth"][depths[-2]]["chance"]), "",
             "Share of single cells right (one cell's chance, the majority rate, is the one-cell task's, by symmetry):",
             "", "| model | " + " | ".join(f"t={d}" for d in depths) + " |", "|---|" + "---|" * len(depths)]
@@ -702,7 +702,7 @@ def _cells_later_sentence() -> str:
         + " (carried between sessions as `experiments/inflight.py` records). ")
 
 
-def _cells_seed2_status() -> str:
+def _later_seeds_status() -> str:
     """Where the later all-cells seeds that have not shipped stand (experiments/inflight.py), or ''."""
     out = []
     for rs in CELLS_LATER:
