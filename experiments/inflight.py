@@ -36,13 +36,15 @@ class RunSet:
     runs: dict[str, str] = field(default_factory=dict)   # name it ships under in checkpoints/ -> run in the spec
     parallel: int = 2
     max_minutes: int = 120
+    threads: int = 1        # torch threads per process
 
     @property
     def command(self) -> str:
         every = [r["name"] for r in json.loads((ROOT / self.spec).read_text())["runs"]]
+        threads = f" --threads {self.threads}" if self.threads != 1 else ""
         only = "" if sorted(every) == sorted(self.runs.values()) else f" --only {','.join(self.runs.values())}"
         return (f"python experiments/sweep.py {self.spec} --runs-dir {self.runs_dir} --steps {self.steps} "
-                f"--parallel {self.parallel}{only} --max-minutes {self.max_minutes}")
+                f"--parallel {self.parallel}{threads}{only} --max-minutes {self.max_minutes}")
 
     def progress(self, run: str) -> dict | None:
         """{"step", "wall_seconds", "last_eval"} of a run of this set, or None if its folder holds no state."""
@@ -95,7 +97,16 @@ CELLS_N2_SEED1 = RunSet(
     spec="experiments/sweep_rule110_cells_n2_seed1.json", runs_dir="experiments/resume/r110cells_n2_seed1",
     steps=6000, runs={"rule110-cells-n2-seed1": "r110cells-n2-seed1"}, parallel=1, max_minutes=150)
 
-IN_FLIGHT = [ARITH5]
+CELLS_P3 = RunSet(
+    about="Rule 110 asking all 16 cells, third phase: all seven whole-row runs continued from 6,000 to 7,500 steps, "
+          "one after another on 2 threads (the shipped 6,000-step models are in commit 4b0f656)",
+    spec="experiments/sweep_rule110_cells_p3.json", runs_dir="experiments/resume/r110cells_p3", steps=7500,
+    runs={"rule110-cells-n4": "r110cells-n4", "rule110-cells-n1": "r110cells-n1", "rule110-cells-n2": "r110cells-n2",
+          "rule110-cells-n4-seed2": "r110cells-n4-seed2", "rule110-cells-n1-seed1": "r110cells-n1-seed1",
+          "rule110-cells-n2-seed1": "r110cells-n2-seed1", "rule110-cells-n4-seed1": "r110cells-n4-seed1"},
+    parallel=1, max_minutes=45, threads=2)
+
+IN_FLIGHT = [CELLS_P3, ARITH5]
 
 
 def describe(rs: RunSet) -> list[str]:
