@@ -71,6 +71,11 @@ PROVENANCE = {
 CELLS_SPEC = "experiments/sweep_rule110_cells_full.json"
 CELLS_STEPS = 4000
 CELLS_LONG_SPEC = inflight.CELLS_LONG.spec   # the second phase, 4,000 -> 6,000 steps, over several sessions
+CELLS_SECOND = inflight.CELLS_LONG.steps      # where the second phase ended
+P3 = inflight.CELLS_P3                        # the third phase, 6,000 -> 7,500 steps, every whole-row run in turn
+P3_WHERE = "this project's 2-core CPU machine (AMD EPYC, torch 2.13.0+cpu), one run at a time on 2 threads"
+AT6000_COMMIT = "4b0f656"                     # the commit whose checkpoints/rule110-cells-* are the 6,000-step models
+CELLS_PHASES = [(CELLS_STEPS, inflight.CELLS_LONG), (CELLS_SECOND, P3)]   # (from step, continuation)
 CELLS_WHERE = ("this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), 1 thread, two to five runs side by "
                "side next to the app's tests")
 for _n, _run in inflight.CELLS_LONG.runs.items():
@@ -258,8 +263,10 @@ def _second_phase(cfg: dict, log: list[dict], schedule: int) -> tuple[TrainConfi
 def _cells_continued(cfg: dict, log: list[dict], run: str, steps: int) -> list[str]:
     """Second phase of an all-cells run: resumed from its 4,000-step checkpoint with a longer cosine."""
     tr = cfg["train"]
-    total_steps = tr["steps"]          # the schedule's length (the same as `steps` once the run has finished)
+    steps = min(steps, CELLS_SECOND)
+    total_steps = min(tr["steps"], CELLS_SECOND)   # the schedule's length (the same as `steps` once it finished)
     tc, w0, total = _second_phase(cfg, log, total_steps)
+    total = _wall_at(log, CELLS_SECOND) if cfg.get("trained_steps", 0) > CELLS_SECOND else total
     return [f"Then continued from that {CELLS_STEPS:,}-step checkpoint to {steps:,} steps with the same flags but "
             f"`--out {inflight.CELLS_LONG.runs_dir}/{run} --steps {total_steps}`: the cosine is recomputed over "
             f"{total_steps:,} steps, so at step {CELLS_STEPS:,} the learning "
@@ -271,36 +278,65 @@ def _cells_continued(cfg: dict, log: list[dict], run: str, steps: int) -> list[s
             f"{CELLS_STEPS:,}-{steps:,} ({w0:,.0f} s before). Launched, over several three-hour sessions (each choosing `--only`, "
             f"`--parallel` and `--max-minutes` to fit its time), by (`{CELLS_LONG_SPEC}`, "
             f"after copying the five run folders of the first phase into `{inflight.CELLS_LONG.runs_dir}/`):", "", "```",
-            inflight.CELLS_LONG.command, "```", "", f"The checkpoint is a copy of `{inflight.CELLS_LONG.runs_dir}/{run}` "
+            inflight.CELLS_LONG.command, "```", "", f"{_copy_of(cfg)} a copy of `{inflight.CELLS_LONG.runs_dir}/{run}` "
             "(that folder was deleted once all five runs had finished; git history keeps it).", ""]
 
 
-def _in_progress(name: str) -> list[str]:
-    """A paragraph on the continuation of this run when it is under way (state committed, not finished)."""
-    p = inflight.CELLS_LONG.unfinished().get(name)
-    if p is None:
+def _copy_of(cfg: dict) -> str:
+    """How to say which checkpoint a phase's run folder became: this one, or the one the third phase started from."""
+    if cfg.get("trained_steps", 0) > CELLS_SECOND:
+        return f"The {CELLS_SECOND:,}-step checkpoint (`git show {AT6000_COMMIT}:checkpoints/NAME/...`) was"
+    return "The checkpoint is"
+
+
+def _third_phase(cfg: dict, log: list[dict], run: str) -> list[str]:
+    """The third phase of an all-cells run (6,000 -> 7,500 steps, every run of the comparison in turn), once run."""
+    steps, tr = cfg.get("trained_steps", 0), cfg["train"]
+    if steps <= CELLS_SECOND:
         return []
-    run = inflight.CELLS_LONG.runs[name]
-    ev = p["last_eval"]
-    seen = ""
-    if ev and ev["step"] > CELLS_STEPS:
-        d = max(ev["eval"]["per_depth"], key=int)
-        seen = (f" At step {ev['step']:,} its training log measured t={d} exact match {ev['eval']['per_depth'][d]:.3f} "
-                "on 1,000 fresh samples (a noisy in-training check, not the evaluation below).")
-    return [f"**Continuation under way.** This run is being continued to {inflight.CELLS_LONG.steps:,} steps "
-            f"(`{CELLS_LONG_SPEC}`: every N of the set gets the same second phase, a warm restart of the cosine). "
-            "That needs more CPU time than one three-hour session on two cores gives, so the run's state is committed "
-            f"and carried over between sessions: it stands at step {p['step']:,} in `{inflight.CELLS_LONG.runs_dir}/{run}/`, "
-            "and the next session resumes all five runs with", "", "```", inflight.CELLS_LONG.command, "```", "",
-            f"This checkpoint stays the {CELLS_STEPS:,}-step model, and the numbers below are its own, until every "
-            f"run of the set has reached {inflight.CELLS_LONG.steps:,} steps.{seen}", ""]
+    w0, total = _wall_at(log, CELLS_SECOND), cfg.get("wall_seconds")
+    tc = TrainConfig(steps=tr["steps"], warmup=tr["warmup"], min_lr_ratio=tr["min_lr_ratio"])
+    return [f"Third phase: continued from the {CELLS_SECOND:,}-step checkpoint to {steps:,} steps with the same flags "
+            f"but `--out {P3.runs_dir}/{run} --steps {tr['steps']}`; the cosine is recomputed over {tr['steps']:,} "
+            f"steps, so at step {CELLS_SECOND:,} the learning rate rises from {tr['min_lr_ratio']:.0%} to "
+            f"{lr_factor(CELLS_SECOND, tc):.0%} of its peak (a warm restart) and decays to {tr['min_lr_ratio']:.0%} "
+            f"again. Every run of the whole-row comparison (N=1, 2 and 4, all seeds) got exactly this phase, on "
+            f"{P3_WHERE}; training wall time "
+            + (f"{total - w0:,.0f} s for steps {CELLS_SECOND:,}-{steps:,}." if w0 and total else "not recorded.")
+            + f" Launched by (spec `{P3.spec}`, after copying the {CELLS_SECOND:,}-step checkpoint folders into "
+            f"`{P3.runs_dir}/`):", "", "```", P3.command, "```", "",
+            f"The checkpoint is a copy of `{P3.runs_dir}/{run}`.", ""]
+
+
+def _in_progress(name: str) -> list[str]:
+    """A paragraph on a continuation of this run when it is under way (state committed, not finished)."""
+    for start, rs in CELLS_PHASES:
+        p = rs.unfinished().get(name)
+        if p is None:
+            continue
+        run = rs.runs[name]
+        ev = p["last_eval"]
+        seen = ""
+        if ev and ev["step"] > start:
+            d = max(ev["eval"]["per_depth"], key=int)
+            seen = (f" At step {ev['step']:,} its training log measured t={d} exact match "
+                    f"{ev['eval']['per_depth'][d]:.3f} on 1,000 fresh samples (a noisy in-training check, not the "
+                    "evaluation below).")
+        return [f"**Continuation under way.** This run is being continued from {start:,} to {rs.steps:,} steps "
+                f"(`{rs.spec}`: every N of the set gets the same phase, a warm restart of the cosine). Its state is "
+                f"committed, so a session that ends first leaves it for the next: it stands at step {p['step']:,} in "
+                f"`{rs.runs_dir}/{run}/`, and a session resumes all {len(rs.runs)} runs with", "", "```", rs.command,
+                "```", "", f"This checkpoint stays the {start:,}-step model, and the numbers below are its own, until "
+                f"every run of the set has reached {rs.steps:,} steps.{seen}", ""]
+    return []
 
 
 def _later_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, run: str) -> list[str]:
     """A later all-cells seed: the two phases of the first five runs, in its own run folder, across sessions."""
-    rs, tr, steps = LATER[name], cfg["train"], cfg.get("trained_steps")
+    rs, tr, steps = LATER[name], cfg["train"], min(cfg.get("trained_steps"), CELLS_SECOND)
     flags = spec_flags(spec, run)
     tc, w0, total = _second_phase(cfg, log, steps)
+    total = _wall_at(log, CELLS_SECOND) if cfg.get("trained_steps", 0) > CELLS_SECOND else total
     return [f"The recipe of the first five all-cells runs (`{CELLS_SPEC}`, then `{CELLS_LONG_SPEC}`), seed "
             f"{tr['seed']}: {CELLS_STEPS:,} steps of batch {tr['batch_size']} from scratch (Muon lr {tr['lr']} + AdamW "
             f"lr {tr['adam_lr']}, warmup {tr['warmup']}, one cosine over the {CELLS_STEPS:,} steps to "
@@ -317,8 +353,8 @@ def _later_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, ru
             "chosen to fit the session, `--threads` 1 or 2) by:", "", "```",
             f"python experiments/sweep.py {spec} --runs-dir {rs.runs_dir} --steps {CELLS_STEPS} --parallel 1 --threads T --max-minutes M",
             f"python experiments/sweep.py {spec} --runs-dir {rs.runs_dir} --steps {steps} --parallel 1 --threads T --max-minutes M",
-            "```", "", f"The checkpoint is a copy of `{rs.runs_dir}/{run}` (that folder was then deleted; git history "
-            "keeps it, including its state at step 4,000).", ""]
+            "```", "", f"{_copy_of(cfg)} a copy of `{rs.runs_dir}/{run}` (that folder was then deleted; git history "
+            "keeps it, including its state at step 4,000).", "", *_third_phase(cfg, log, run)]
 
 
 def training_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, run: str) -> list[str]:
@@ -343,7 +379,7 @@ def training_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, 
                     "r110cells-n1-seed1": "--parallel 2 --only r110cells-n1,r110cells-n1-seed1"}.get(
                      run, "--parallel 2 --only r110cells-n4,r110cells-n4-seed1"), "```", ""]
                 + ([f"The checkpoint is a copy of that run folder (`runs_cpu/r110cells_full/{run}`).", ""]
-                   if steps <= CELLS_STEPS else _cells_continued(cfg, log, run, steps)))
+                   if steps <= CELLS_STEPS else _cells_continued(cfg, log, run, steps) + _third_phase(cfg, log, run)))
     w3600, total = _wall_at(log, 3600), cfg.get("wall_seconds")
     continued = name in CONTINUED and steps == 6000
     out = [f"{steps:,} steps of batch {tr['batch_size']} (Muon lr {tr['lr']} + AdamW lr {tr['adam_lr']}, warmup "

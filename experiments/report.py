@@ -59,6 +59,10 @@ CELLS_SPEC = "experiments/sweep_rule110_cells_full.json"
 CELLS_LONG_SPEC = "experiments/sweep_rule110_cells_long.json"   # the same runs continued from 4,000 steps
 CELLS_FIRST = 4000
 CELLS_AT4000 = OUT / "cells-at4000"   # evaluations of the 4,000-step all-cells checkpoints (git: 9f06585)
+CELLS_SECOND = inflight.CELLS_LONG.steps   # where the second phase ended (6,000 steps)
+CELLS_AT6000 = OUT / "cells-at6000"   # evaluations of the 6,000-step all-cells checkpoints, shipped until the third phase
+AT6000_COMMIT = "4b0f656"             # the commit whose checkpoints/rule110-cells-* are the 6,000-step models
+CELLS_PHASES = [inflight.CELLS_LONG, inflight.CELLS_P3]   # continuations every whole-row run went through, in order
 AT4000_STATE = {   # the later seeds: the commit that holds the run folder at step 4,000, and that folder
     "rule110-cells-n4-seed2": ("ca36bb1", "experiments/resume/r110cells_seed2/r110cells-n4-seed2"),
     "rule110-cells-n2-seed1": ("f16ed72", "experiments/resume/r110cells_n2_seed1/r110cells-n2-seed1")}
@@ -371,14 +375,15 @@ def cells_section() -> list[str]:
            f"{CELLS_SPEC} --runs-dir runs_cpu/r110cells_full --steps {CELLS_FIRST} --parallel 2 --only "
            "r110cells-n4,r110cells-n4-seed1` (and likewise `--only r110cells-n2`, `--only r110cells-n1,"
            "r110cells-n1-seed1`; the three sweeps ran side by side). "
-           + (f"Then every run was continued from its {CELLS_FIRST:,}-step checkpoint to {steps[-1]:,} steps, five "
-              f"side by side, with the cosine recomputed over {steps[-1]:,} steps (a warm restart: the learning rate "
-              f"rises from 10% to {lr_factor(CELLS_FIRST, TrainConfig(steps=steps[-1])):.0%} of its peak at step "
+           + (f"Then every run was continued from its {CELLS_FIRST:,}-step checkpoint to {CELLS_SECOND:,} steps, five "
+              f"side by side, with the cosine recomputed over {CELLS_SECOND:,} steps (a warm restart: the learning rate "
+              f"rises from 10% to {lr_factor(CELLS_FIRST, TrainConfig(steps=CELLS_SECOND)):.0%} of its peak at step "
               f"{CELLS_FIRST:,}, then decays to 10% again): `{inflight.CELLS_LONG.command}` (after copying the five run "
               f"folders into `{inflight.CELLS_LONG.runs_dir}/`; over several sessions). The same second phase for every N "
               "keeps the budget equal. "
               if steps[-1] > CELLS_FIRST else "")
            + _cells_later_sentence()
+           + _cells_third_sentence(steps[-1])
            + 
            f"Held-out inputs only ({SAMPLES:,} initial states per t never drawn in training), "
            "`python -m sleepcore.evaluate --checkpoint checkpoints/NAME --samples 2000 --per-depth --json`.", "",
@@ -501,37 +506,62 @@ def _cells_other_n(res: dict, depths: list[str]) -> list[str]:
 
 
 def _cells_in_progress() -> list[str]:
-    """Where the committed continuation of the all-cells runs stands, while it is not finished."""
-    todo = inflight.CELLS_LONG.unfinished()
-    if not todo:
-        return []
-    where = ", ".join(f"{inflight.CELLS_LONG.runs[n]} {p['step']:,}" for n, p in todo.items())
-    return [f"**A second phase is under way** (`{CELLS_LONG_SPEC}`: every run continued from its "
-            f"{CELLS_FIRST:,}-step checkpoint to {inflight.CELLS_LONG.steps:,} steps, the same for every N). It needs more "
-            "CPU time than one three-hour session on two cores, so the runs' state is committed in "
-            f"`{inflight.CELLS_LONG.runs_dir}/` and each session resumes it with `{inflight.CELLS_LONG.command}`. Steps reached so "
-            f"far: {where}. The shipped checkpoints, and every number below, stay at {CELLS_FIRST:,} steps until all "
-            f"five runs reach {inflight.CELLS_LONG.steps:,}; `python experiments/inflight.py` prints where each run stands.", ""]
+    """Where a committed continuation of the all-cells runs stands, while it is not finished."""
+    out = []
+    for start, rs in zip([CELLS_FIRST] + [p.steps for p in CELLS_PHASES], CELLS_PHASES):
+        todo = rs.unfinished()
+        if not todo:
+            continue
+        where = ", ".join(f"{rs.runs[n]} {p['step']:,}" for n, p in todo.items())
+        out += [f"**A continuation is under way** (`{rs.spec}`: every run continued from its {start:,}-step "
+                f"checkpoint to {rs.steps:,} steps, the same for every N). The runs' state is committed in "
+                f"`{rs.runs_dir}/`, so a three-hour session that ends first leaves it for the next, which resumes "
+                f"it with `{rs.command}`. Steps reached so far: {where}. The shipped checkpoints, and every number "
+                f"below, stay at {start:,} steps until all {_count(len(rs.runs))} runs reach {rs.steps:,}; "
+                "`python experiments/inflight.py` prints where each run stands.", ""]
+    return out
+
+
+def _cells_third_sentence(last: int) -> str:
+    """How the third phase (6,000 -> 7,500 steps, every run one after another) was run, once it has shipped."""
+    rs = inflight.CELLS_P3
+    if last <= CELLS_SECOND:
+        return ""
+    return (f"Then all {_count(len(rs.runs))} runs were continued again, from {CELLS_SECOND:,} to {last:,} steps, one "
+            f"after another on two threads, with the cosine recomputed over {last:,} steps (the learning rate rises "
+            f"from 10% to {lr_factor(CELLS_SECOND, TrainConfig(steps=last)):.0%} of its peak at step {CELLS_SECOND:,}): "
+            f"`{rs.command}` (after copying the {CELLS_SECOND:,}-step checkpoint folders, from commit {AT6000_COMMIT}, "
+            f"into `{rs.runs_dir}/`; spec `{rs.spec}`). ")
 
 
 def _cells_budget(res: dict, depths: list[str]) -> list[str]:
-    """Held-out exact match of the all-cells models at 4,000 steps (kept JSON) next to now."""
-    rows = [(n, json.loads((CELLS_AT4000 / f"{n}.json").read_text()), r) for rs in res.values() for n, r in rs
-            if (CELLS_AT4000 / f"{n}.json").exists() and r.get("trained_steps", 0) > CELLS_FIRST]
+    """Held-out exact match of the all-cells models at 4,000 and 6,000 steps (kept JSON) next to now."""
+    kept = [(CELLS_FIRST, CELLS_AT4000), (CELLS_SECOND, CELLS_AT6000)]
+    rows = []
+    for rs in res.values():
+        for n, r in rs:
+            now = r.get("trained_steps", 0)
+            before = [json.loads((d / f"{n}.json").read_text()) for at, d in kept
+                      if at < now and (d / f"{n}.json").exists()]
+            if before:
+                rows.append((n, before, r))
     if not rows:
         return []
     at = depths[-3:]
-    out = ["", f"The budget, {CELLS_FIRST:,} -> {rows[0][2]['trained_steps']:,} steps: held-out exact match of the same "
-           f"runs at their {CELLS_FIRST:,}-step checkpoints (kept in `docs/results/cells-at4000/`, same command and seed; "
-           "the first five runs' checkpoints are `git show 9f06585:checkpoints/NAME/model.safetensors`"
-           + "".join(f"; {n}'s 4,000-step state is `{AT4000_STATE[n][1]}` at commit {AT4000_STATE[n][0]}, evaluated by "
-                     f"`python experiments/report.py --only-write --at4000 {n} FOLDER` (see `evaluate_at4000`)"
-                     for n, _, _ in rows if n in AT4000_STATE) + ") and now:", "",
+    stages = [r["trained_steps"] for r in rows[0][1]] + [rows[0][2]["trained_steps"]]
+    out = ["", "The budget, " + " -> ".join(f"{s:,}" for s in stages) + " steps: held-out exact match of the same runs "
+           f"at their earlier checkpoints (same command and seed; kept in `docs/results/cells-at4000/`"
+           + (" and `docs/results/cells-at6000/`" if len(stages) > 2 else "") + "; the first five runs' "
+           f"{CELLS_FIRST:,}-step checkpoints are `git show 9f06585:checkpoints/NAME/model.safetensors`"
+           + "".join(f"; {n}'s {CELLS_FIRST:,}-step state is `{AT4000_STATE[n][1]}` at commit {AT4000_STATE[n][0]}, "
+                     f"evaluated by `python experiments/report.py --only-write --at4000 {n} FOLDER` (see `evaluate_at4000`)"
+                     for n, _, _ in rows if n in AT4000_STATE)
+           + (f"; every run's {CELLS_SECOND:,}-step checkpoint is `git show {AT6000_COMMIT}:checkpoints/NAME/"
+              "model.safetensors`, evaluated by the command above" if len(stages) > 2 else "") + ") and now:", "",
            "| model | N | seed | " + " | ".join(f"t={d}" for d in at) + " |", "|---|---|---|" + "---|" * len(at)]
-    for n, short, long_ in rows:
-        out.append(f"| {n} | {long_['passes']} | {seed_of(n)} | " + " | ".join(
-            f"{short['held_out']['per_depth'][d]['accuracy']:.3f} -> {long_['held_out']['per_depth'][d]['accuracy']:.3f}"
-            for d in at) + " |")
+    for n, before, now in rows:
+        out.append(f"| {n} | {now['passes']} | {seed_of(n)} | " + " | ".join(
+            " -> ".join(f"{r['held_out']['per_depth'][d]['accuracy']:.3f}" for r in before + [now]) for d in at) + " |")
     return out
 
 
@@ -684,7 +714,7 @@ def _arith5_table() -> list[str]:
 
 
 def _count(n: int) -> str:
-    return {1: "one", 2: "two", 3: "three", 4: "four"}.get(n, str(n))
+    return {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven"}.get(n, str(n))
 
 
 def _later_shipped(rs: inflight.RunSet) -> bool:
