@@ -74,7 +74,7 @@ CELLS_LONG_SPEC = inflight.CELLS_LONG.spec   # the second phase, 4,000 -> 6,000 
 CELLS_SECOND = inflight.CELLS_LONG.steps      # where the second phase ended
 P3 = inflight.CELLS_P3                        # the third phase, 6,000 -> 7,500 steps, every whole-row run in turn
 P3_WHERE = "this project's 2-core CPU machine (AMD EPYC, torch 2.13.0+cpu), one run at a time on 2 threads"
-AT6000_COMMIT = "4b0f656"                     # the commit whose checkpoints/rule110-cells-* are the 6,000-step models
+AT6000_COMMIT = inflight.AT6000_COMMIT
 CELLS_PHASES = [(CELLS_STEPS, inflight.CELLS_LONG), (CELLS_SECOND, P3)]   # (from step, continuation)
 CELLS_WHERE = ("this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), 1 thread, two to five runs side by "
                "side next to the app's tests")

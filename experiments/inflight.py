@@ -97,9 +97,11 @@ CELLS_N2_SEED1 = RunSet(
     spec="experiments/sweep_rule110_cells_n2_seed1.json", runs_dir="experiments/resume/r110cells_n2_seed1",
     steps=6000, runs={"rule110-cells-n2-seed1": "r110cells-n2-seed1"}, parallel=1, max_minutes=150)
 
+AT6000_COMMIT = "4b0f656"   # the commit whose checkpoints/rule110-cells-* are the 6,000-step models CELLS_P3 started from
+
 CELLS_P3 = RunSet(
     about="Rule 110 asking all 16 cells, third phase: all seven whole-row runs continued from 6,000 to 7,500 steps, "
-          "one after another on 2 threads (the shipped 6,000-step models are in commit 4b0f656)",
+          "one after another on 2 threads (the shipped 6,000-step models are in commit " + AT6000_COMMIT + ")",
     spec="experiments/sweep_rule110_cells_p3.json", runs_dir="experiments/resume/r110cells_p3", steps=7500,
     runs={"rule110-cells-n4": "r110cells-n4", "rule110-cells-n1": "r110cells-n1", "rule110-cells-n2": "r110cells-n2",
           "rule110-cells-n4-seed2": "r110cells-n4-seed2", "rule110-cells-n1-seed1": "r110cells-n1-seed1",

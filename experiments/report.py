@@ -61,7 +61,7 @@ CELLS_FIRST = 4000
 CELLS_AT4000 = OUT / "cells-at4000"   # evaluations of the 4,000-step all-cells checkpoints (git: 9f06585)
 CELLS_SECOND = inflight.CELLS_LONG.steps   # where the second phase ended (6,000 steps)
 CELLS_AT6000 = OUT / "cells-at6000"   # evaluations of the 6,000-step all-cells checkpoints, shipped until the third phase
-AT6000_COMMIT = "4b0f656"             # the commit whose checkpoints/rule110-cells-* are the 6,000-step models
+AT6000_COMMIT = inflight.AT6000_COMMIT
 CELLS_PHASES = [inflight.CELLS_LONG, inflight.CELLS_P3]   # continuations every whole-row run went through, in order
 AT4000_STATE = {   # the later seeds: the commit that holds the run folder at step 4,000, and that folder
     "rule110-cells-n4-seed2": ("ca36bb1", "experiments/resume/r110cells_seed2/r110cells-n4-seed2"),
