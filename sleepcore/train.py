@@ -63,6 +63,10 @@ class TrainConfig:
         threads: torch threads (0 = torch's default).
         max_minutes: stop cleanly (with a checkpoint) after this much wall time; 0 = no limit.
         device: "cpu" or "cuda" (checkpoints are always saved as CPU tensors).
+        init_from: a run folder to start from when `out` holds no run yet: its weights, optimiser
+            state, step and log are taken over, so training continues from there into `out` with
+            this config (same model and sleep config; the task may differ in how it draws
+            samples, e.g. depth_weights, but not in vocabulary or window). Empty: start fresh.
     """
 
     steps: int = 2000
@@ -83,6 +87,7 @@ class TrainConfig:
     threads: int = 0
     max_minutes: float = 0.0
     device: str = "cpu"
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         def need(c, m):
@@ -268,6 +273,8 @@ def train(model_cfg: ModelConfig, sleep_cfg: SleepConfig, task_cfg: dict[str, An
             lines = [ln for ln in (out / LOG_FILE).read_text().splitlines() if ln.strip()]
             kept = [ln for ln in lines if json.loads(ln).get("step", 0) <= start]
             atomic_write_text(out / LOG_FILE, "".join(ln + "\n" for ln in kept))
+    elif tcfg.init_from:
+        start, wall0 = _start_from(Path(tcfg.init_from), model, opts, task, tcfg, out if rank == 0 else None)
     elif out is not None and rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         if (out / LOG_FILE).exists():
@@ -365,6 +372,28 @@ def train(model_cfg: ModelConfig, sleep_cfg: SleepConfig, task_cfg: dict[str, An
     return model, records
 
 
+def _start_from(src: Path, model, opts, task, tcfg: TrainConfig, out: Path | None) -> tuple[int, float]:
+    """Load another run's training state (`init_from`) and copy its log into `out`; -> (step, wall seconds)."""
+    if not (src / STATE_FILE).is_file() or not (src / CONFIG_FILE).is_file():
+        raise ConfigError(f"init_from {src}: no run there (need {STATE_FILE} and {CONFIG_FILE})")
+    saved = json.loads((src / CONFIG_FILE).read_text())
+    want = _config_dict(model, task.config(), tcfg)
+    for key in ("model", "sleep"):
+        if saved.get(key) != want[key]:
+            raise ConfigError(f"init_from {src}: its {key} config differs from this run's; only how the task draws "
+                              f"samples may change")
+    meta = load_train_state(src, model, opts)
+    start, wall0 = int(meta["step"]), float(meta.get("wall_seconds", 0.0))
+    if start >= tcfg.steps:
+        raise ConfigError(f"init_from {src}: it is already at step {start}; ask for more --steps than that")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        lines = [ln for ln in (src / LOG_FILE).read_text().splitlines() if ln.strip()] \
+            if (src / LOG_FILE).is_file() else []
+        atomic_write_text(out / LOG_FILE, "".join(ln + "\n" for ln in lines if json.loads(ln).get("step", 0) <= start))
+    return start, wall0
+
+
 def _saved_step(out: Path) -> int:
     try:
         return int(json.loads((out / STATE_JSON).read_text())["step"])
@@ -409,7 +438,7 @@ def build_configs(args) -> tuple[ModelConfig, SleepConfig, dict, TrainConfig]:
     flags = {"model": ["d_model", "n_heads", "head_dim", "layers", "fast_rule", "mlp_ratio"],
              "sleep": ["eviction"],
              "train": ["steps", "batch_size", "lr", "adam_lr", "warmup", "seed", "eval_every", "eval_samples",
-                       "ckpt_every", "log_every", "threads", "max_minutes", "device"]}
+                       "ckpt_every", "log_every", "threads", "max_minutes", "device", "init_from"]}
     for section, names in flags.items():
         for n in names:
             v = getattr(args, n, None)
@@ -450,6 +479,8 @@ def arg_parser() -> argparse.ArgumentParser:
         ap.add_argument("--" + name.replace("_", "-"), dest=name, type=typ)
     ap.add_argument("--fast-rule", dest="fast_rule", choices=["delta", "hebbian"])
     ap.add_argument("--device", choices=["cpu", "cuda"])
+    ap.add_argument("--init-from", dest="init_from", metavar="RUN",
+                    help="start from this run folder's state (weights, optimiser, step, log) when --out holds none")
     ap.add_argument("--compile", action="store_true", help="torch.compile the model (long runs only)")
     ap.add_argument("--no-progress", action="store_true")
     return ap

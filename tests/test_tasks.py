@@ -389,6 +389,30 @@ def test_automaton_with_several_cells_asks_cells_0_to_q_minus_1_in_order():
     assert "cells" not in make_task("rule110", width=12, steps=[1, 5]).config()      # old configs stay as they were
 
 
+def test_automaton_depth_weights_draw_t_in_proportion_and_keep_the_layout():
+    plain = make_task("rule110", width=12, steps=[1, 4])
+    task = make_task("rule110", width=12, steps=[1, 4], depth_weights=[0, 1, 0, 3])
+    b = task.sample(4000, seed=5, split="train")
+    counts = torch.bincount(b.depth, minlength=5).tolist()
+    assert counts[0] == counts[1] == counts[3] == 0                  # weight 0: never drawn
+    assert abs(counts[4] / 4000 - 0.75) < 0.03 and counts[2] + counts[4] == 4000
+    assert task.vocab == plain.vocab and task.window == plain.window and task.seq_len == plain.seq_len
+    by_depth = task.sample(50, seed=1, split="held_out", depth=1)     # evaluation by depth ignores the weights
+    assert by_depth.depth.tolist() == [1] * 50
+    assert torch.equal(by_depth.tokens, plain.sample(50, seed=1, split="held_out", depth=1).tokens)
+    assert task.config()["depth_weights"] == [0.0, 1.0, 0.0, 3.0] and task_from_config(task.config()).config() == task.config()
+    assert "depth_weights" not in plain.config()                     # configs of earlier checkpoints stay as they were
+    assert torch.equal(plain.sample(64, seed=2).tokens, make_task("rule110", width=12, steps=[1, 4]).sample(64, seed=2).tokens)
+
+
+@pytest.mark.parametrize("weights", [[1, 2, 3], [1, 2, 3, -1], [0, 0, 0, 0], "abc", [1, 2, float("nan"), 1],
+                                     [1, 2, True, 1]], ids=str)
+def test_automaton_bad_depth_weights_say_what_is_accepted(weights):
+    from sleepcore.tasks._params import ConfigError
+    with pytest.raises(ConfigError, match=r"depth_weights must be a list of 4 non-negative numbers, one per t in 1\.\.4"):
+        make_task("rule110", width=12, steps=[1, 4], depth_weights=weights)
+
+
 def test_automaton_several_cells_need_one_state():
     from sleepcore.tasks._params import ConfigError
     with pytest.raises(ConfigError, match="cells .* needs states"):

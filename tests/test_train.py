@@ -377,6 +377,44 @@ def test_resume_refuses_a_different_model(tmp_path, capsys):
     assert load_checkpoint(out)[1]["model"]["d_model"] == 8
 
 
+def test_init_from_continues_another_run_with_new_sampling_and_keeps_its_log(tmp_path, capsys):
+    """--init-from: a curriculum phase in a new folder. Weights, optimiser state, step and log carry over,
+    the task may change how it draws samples, and the source run is left untouched."""
+    task = ["--task", "rule110", "--task-param", "width=6", "--task-param", "steps=[1,3]"]
+    flags = TINY[6:]                                                    # TINY without its task
+    src, dst, ref = tmp_path / "src", tmp_path / "dst", tmp_path / "ref"
+    assert main([*flags, *task, "--steps", "6", "--ckpt-every", "3", "--out", str(src)]) == 0
+    before = {f.name: f.read_bytes() for f in src.iterdir()}
+    weights = ["--task-param", "depth_weights=[0,0,1]"]
+    assert main([*flags, *task, *weights, "--steps", "10", "--init-from", str(src), "--out", str(dst)]) == 0
+    assert {f.name: f.read_bytes() for f in src.iterdir()} == before
+    steps = [json.loads(ln)["step"] for ln in (dst / LOG_FILE).read_text().splitlines() if "loss" in ln]
+    assert steps == list(range(1, 11))                                  # the source's 6 lines, then 7..10
+    cfg = load_checkpoint(dst)[1]
+    assert cfg["trained_steps"] == 10 and cfg["task"]["depth_weights"] == [0.0, 0.0, 1.0]
+    assert cfg["train"]["init_from"] == str(src)
+    # The same as resuming the source itself with the new sampling: the state really carried over.
+    import shutil
+    shutil.copytree(src, ref)
+    cfg_ref = json.loads((ref / "config.json").read_text())
+    cfg_ref["task"]["depth_weights"] = [0.0, 0.0, 1.0]
+    (ref / "config.json").write_text(json.dumps(cfg_ref))
+    assert main([*flags, *task, *weights, "--steps", "10", "--out", str(ref)]) == 0
+    assert losses(ref) == losses(dst)
+    # Rerunning resumes dst from its own state (init_from is then ignored); a finished run trains nothing.
+    assert main([*flags, *task, *weights, "--steps", "10", "--init-from", str(src), "--out", str(dst)]) == 0
+    assert max(losses(dst)) == 10
+    capsys.readouterr()
+    # What init_from refuses, each with one line saying why.
+    assert main([*flags, *task, "--steps", "10", "--d-model", "8", "--init-from", str(src), "--out",
+                 str(tmp_path / "x")]) == 2
+    assert "its model config differs" in capsys.readouterr().err
+    assert main([*flags, *task, "--steps", "6", "--init-from", str(src), "--out", str(tmp_path / "y")]) == 2
+    assert "already at step 6" in capsys.readouterr().err
+    assert main([*flags, *task, "--steps", "9", "--init-from", str(tmp_path / "none"), "--out", str(tmp_path / "z")]) == 2
+    assert "no run there" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("flags", [["--steps", "0"], ["--layers", "XYZ"], ["--task", "nonexistent"]],
                          ids=lambda f: " ".join(f))
 def test_cli_errors_in_a_real_process(tmp_path, flags):

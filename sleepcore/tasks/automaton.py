@@ -173,6 +173,10 @@ class CellularAutomaton(Task):
         cells: Q, how many cells of the (single) state are asked after t steps: cells 0..Q-1, one "?"
             each, in order (default 1, the paper's task). Q > 1 gives Q answers per sample (more
             training signal, as k-hop needed) and needs states = 1.
+        depth_weights: relative weight of each t in the steps range when drawing training and
+            fresh samples, one non-negative number per t from t_min to t_max (default: uniform).
+            Evaluation by depth is unaffected; the vocabulary and layout do not change, so a run can
+            change its weights mid-training (a curriculum) and keep its weights file.
 
     Vocabulary: "0", "1" (ids 0 and 1, so a cell's id is its value), "?", then "t=<t>" for every t
     in the steps range when `show_steps` is on. Defaults: |V| = 3, L = 16, T = 17.
@@ -182,7 +186,8 @@ class CellularAutomaton(Task):
     has_held_out: ClassVar[bool] = True
 
     def __init__(self, rule: int = 110, width: int = 16, states: int = 1, steps: int | tuple[int, int] = 4,
-                 boundary: str = "periodic", show_steps: bool | None = None, cells: int = 1):
+                 boundary: str = "periodic", show_steps: bool | None = None, cells: int = 1,
+                 depth_weights: list[float] | None = None):
         task = self.name
         self.rule = check_rule(rule)
         self.width = int_param(task, "width (W)", width, 3, MAX_WIDTH)
@@ -198,6 +203,7 @@ class CellularAutomaton(Task):
 
         lo, hi = self.steps_range
         self.depths = list(range(lo, hi + 1))
+        self.depth_weights = None if depth_weights is None else self._check_weights(depth_weights)
         self.vocab = ["0", "1", "?"] + ([f"t={t}" for t in self.depths] if self.show_steps else [])
         self.window = self.width + int(self.show_steps)
         self.consolidation_windows = self.states
@@ -210,7 +216,20 @@ class CellularAutomaton(Task):
                "show_steps": self.show_steps}
         if self.cells > 1:            # only then: configs of one-cell checkpoints stay as they were
             out["cells"] = self.cells
+        if self.depth_weights is not None:
+            out["depth_weights"] = self.depth_weights
         return out
+
+    def _check_weights(self, weights: Any) -> list[float]:
+        n = len(self.depths)
+        ok = (isinstance(weights, (list, tuple)) and len(weights) == n
+              and all(isinstance(w, (int, float)) and not isinstance(w, bool) and math.isfinite(w) and w >= 0
+                      for w in weights) and sum(weights) > 0)
+        if not ok:
+            lo, hi = self.steps_range
+            raise ConfigError(f"{self.name}: depth_weights must be a list of {n} non-negative numbers, one per t in "
+                              f"{lo}..{hi}, not all zero; got {weights!r:.80}")
+        return [float(w) for w in weights]
 
     # --------------------------------------------------------------------------------------
     def _draw_states(self, count: int, gen: torch.Generator, split: str) -> Tensor:
@@ -239,6 +258,9 @@ class CellularAutomaton(Task):
         lo, hi = self.steps_range
         if depth is not None:
             t = torch.full((n,), depth, dtype=torch.long)
+        elif self.depth_weights is not None:
+            t = lo + torch.multinomial(torch.tensor(self.depth_weights, dtype=torch.float64), n, replacement=True,
+                                       generator=gen)
         else:
             t = torch.randint(lo, hi + 1, (n,), generator=gen)             # (n,)
         Q = self.cells                  # cells asked per state: 0..Q-1 (cell j = cell 0 of the state rolled by j)
