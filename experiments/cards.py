@@ -75,7 +75,10 @@ CELLS_SECOND = inflight.CELLS_LONG.steps      # where the second phase ended
 P3 = inflight.CELLS_P3                        # the third phase, 6,000 -> 7,500 steps, every whole-row run in turn
 P3_WHERE = "this project's 2-core CPU machine (AMD EPYC, torch 2.13.0+cpu), one run at a time on 2 threads"
 AT6000_COMMIT = inflight.AT6000_COMMIT
-CELLS_PHASES = [(CELLS_STEPS, inflight.CELLS_LONG), (CELLS_SECOND, P3)]   # (from step, continuation)
+CELLS_THIRD = P3.steps                         # where the third phase ended
+P4 = inflight.CELLS_P4                        # the fourth phase, 7,500 -> 8,500 steps, t drawn towards the deep end
+AT7500_COMMIT = inflight.AT7500_COMMIT
+CELLS_PHASES = [(CELLS_STEPS, inflight.CELLS_LONG), (CELLS_SECOND, P3), (CELLS_THIRD, P4)]   # (from step, continuation)
 CELLS_WHERE = ("this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), 1 thread, two to five runs side by "
                "side next to the app's tests")
 for _n, _run in inflight.CELLS_LONG.runs.items():
@@ -294,18 +297,46 @@ def _third_phase(cfg: dict, log: list[dict], run: str) -> list[str]:
     steps, tr = cfg.get("trained_steps", 0), cfg["train"]
     if steps <= CELLS_SECOND:
         return []
-    w0, total = _wall_at(log, CELLS_SECOND), cfg.get("wall_seconds")
-    tc = TrainConfig(steps=tr["steps"], warmup=tr["warmup"], min_lr_ratio=tr["min_lr_ratio"])
-    return [f"Third phase: continued from the {CELLS_SECOND:,}-step checkpoint to {steps:,} steps with the same flags "
-            f"but `--out {P3.runs_dir}/{run} --steps {tr['steps']}`; the cosine is recomputed over {tr['steps']:,} "
+    later = steps > CELLS_THIRD                     # the fourth phase went on from this phase's end
+    end = min(steps, CELLS_THIRD)
+    schedule = min(tr["steps"], CELLS_THIRD)
+    w0, total = _wall_at(log, CELLS_SECOND), (_wall_at(log, CELLS_THIRD) if later else cfg.get("wall_seconds"))
+    tc = TrainConfig(steps=schedule, warmup=tr["warmup"], min_lr_ratio=tr["min_lr_ratio"])
+    return [f"Third phase: continued from the {CELLS_SECOND:,}-step checkpoint to {end:,} steps with the same flags "
+            f"but `--out {P3.runs_dir}/{run} --steps {schedule}`; the cosine is recomputed over {schedule:,} "
             f"steps, so at step {CELLS_SECOND:,} the learning rate rises from {tr['min_lr_ratio']:.0%} to "
             f"{lr_factor(CELLS_SECOND, tc):.0%} of its peak (a warm restart) and decays to {tr['min_lr_ratio']:.0%} "
             f"again. Every run of the whole-row comparison (N=1, 2 and 4, all seeds) got exactly this phase, on "
             f"{P3_WHERE}; training wall time "
-            + (f"{total - w0:,.0f} s for steps {CELLS_SECOND:,}-{steps:,}." if w0 and total else "not recorded.")
+            + (f"{total - w0:,.0f} s for steps {CELLS_SECOND:,}-{end:,}." if w0 and total else "not recorded.")
             + f" Launched by (spec `{P3.spec}`, after copying the {CELLS_SECOND:,}-step checkpoint folders into "
             f"`{P3.runs_dir}/`):", "", "```", P3.command, "```", "",
-            f"The checkpoint is a copy of `{P3.runs_dir}/{run}`.", ""]
+            (f"The {CELLS_THIRD:,}-step checkpoint (`git show {AT7500_COMMIT}:checkpoints/NAME/...`) was a copy of "
+             f"`{P3.runs_dir}/{run}`, which stays committed: the fourth phase starts from it." if later else
+             f"The checkpoint is a copy of `{P3.runs_dir}/{run}`."), "", *_fourth_phase(cfg, log, run)]
+
+
+def _fourth_phase(cfg: dict, log: list[dict], run: str) -> list[str]:
+    """The fourth phase (7,500 -> 8,500 steps): every run continued with t drawn towards the deep end."""
+    steps, tr, t = cfg.get("trained_steps", 0), cfg["train"], cfg["task"]
+    if steps <= CELLS_THIRD:
+        return []
+    w0, total = _wall_at(log, CELLS_THIRD), cfg.get("wall_seconds")
+    tc = TrainConfig(steps=tr["steps"], warmup=tr["warmup"], min_lr_ratio=tr["min_lr_ratio"])
+    w = t.get("depth_weights") or []
+    lo = t["steps"][0]
+    share = ", ".join(f"t={lo + i} {x / sum(w):.1%}" for i, x in enumerate(w)) if w else "uniform"
+    return [f"Fourth phase, a curriculum towards the deep end: continued from the {CELLS_THIRD:,}-step state to "
+            f"{steps:,} steps with the same flags plus the task parameter `depth_weights={json.dumps([int(x) if x == int(x) else x for x in w], separators=(',', ':'))}` "
+            f"(t drawn in proportion to t²: {share}; before, t was uniform, {1 / max(1, len(w)):.1%} each) and `--init-from "
+            f"{P3.runs_dir}/{run} --out {P4.runs_dir}/{run} --steps {tr['steps']}` (weights, optimiser state, step and "
+            f"log taken over from the third phase). The cosine is recomputed over {tr['steps']:,} steps, so at step "
+            f"{CELLS_THIRD:,} the learning rate rises from {tr['min_lr_ratio']:.0%} to {lr_factor(CELLS_THIRD, tc):.0%} "
+            f"of its peak and decays to {tr['min_lr_ratio']:.0%} again. Every run of the whole-row comparison (N=1, 2 "
+            f"and 4, all seeds) got exactly this phase, on {P3_WHERE}; training wall time "
+            + (f"{total - w0:,.0f} s for steps {CELLS_THIRD:,}-{steps:,}." if w0 and total else "not recorded.")
+            + f" Launched by (spec `{P4.spec}`):", "", "```", P4.command, "```", "",
+            f"The checkpoint is a copy of `{P4.runs_dir}/{run}`.", ""]
 
 
 def _in_progress(name: str) -> list[str]:
@@ -322,8 +353,10 @@ def _in_progress(name: str) -> list[str]:
             seen = (f" At step {ev['step']:,} its training log measured t={d} exact match "
                     f"{ev['eval']['per_depth'][d]:.3f} on 1,000 fresh samples (a noisy in-training check, not the "
                     "evaluation below).")
+        how = ("the same phase, with t drawn in proportion to t² (a curriculum towards the deep end) and a warm "
+               "restart of the cosine" if rs is P4 else "the same phase, a warm restart of the cosine")
         return [f"**Continuation under way.** This run is being continued from {start:,} to {rs.steps:,} steps "
-                f"(`{rs.spec}`: every N of the set gets the same phase, a warm restart of the cosine). Its state is "
+                f"(`{rs.spec}`: every N of the set gets {how}). Its state is "
                 f"committed, so a session that ends first leaves it for the next: it stands at step {p['step']:,} in "
                 f"`{rs.runs_dir}/{run}/`, and a session resumes all {len(rs.runs)} runs with", "", "```", rs.command,
                 "```", "", f"This checkpoint stays the {start:,}-step model, and the numbers below are its own, until "
@@ -417,7 +450,10 @@ def card(name: str) -> str:
              "## Task", "",
              f"Elementary cellular automaton, rule {t.get('rule')}, a ring of W={t.get('width')} cells "
              f"({t.get('boundary')} boundary), {t.get('states')} initial state per sample, rollout depth t drawn "
-             f"uniformly from {t.get('steps')} and stated as a token at the start of the state window. The state "
+             + (f"from {t.get('steps')} (uniformly for the first {CELLS_THIRD:,} steps, then in proportion to the "
+                "task parameter `depth_weights`, see Training)" if t.get("depth_weights") else
+                f"uniformly from {t.get('steps')}")
+             + " and stated as a token at the start of the state window. The state "
              f"window (L={s['window']} tokens) is consolidated, then evicted; the prediction window asks for "
              + (f"cells 0..{t['cells'] - 1} of the state after t steps, one `?` each ({t['cells']} answers; exact "
                 "match = all of them right)" if t.get("cells", 1) > 1 else "cell 0 after t steps")
@@ -451,8 +487,12 @@ def card(name: str) -> str:
                     f"{v['answer_accuracy']:.3f}" for v in r["held_out"]["per_depth"].values()) + " |")
             lines.append("")
     if curve:
-        lines += ["## Training curve (1,000 fresh samples every 250 steps, from `log.jsonl`)", "",
-                  "| step | fresh | held-out |", "|---|---|---|"]
+        lines += ["## Training curve (1,000 fresh samples every 250 steps, from `log.jsonl`)", ""]
+        if t.get("depth_weights"):
+            lines += [f"After step {CELLS_THIRD:,} these samples follow the fourth phase's depth weights, so the "
+                      "aggregate below leans to the deep end and drops for that reason alone; the evaluation above, "
+                      "by depth, is the comparable measure.", ""]
+        lines += ["| step | fresh | held-out |", "|---|---|---|"]
         lines += [f"| {r['step']} | {r['eval']['accuracy']:.3f} | {r['eval'].get('held_out', float('nan')):.3f} |"
                   for r in curve]
         lines.append("")

@@ -108,7 +108,21 @@ CELLS_P3 = RunSet(
           "rule110-cells-n2-seed1": "r110cells-n2-seed1", "rule110-cells-n4-seed1": "r110cells-n4-seed1"},
     parallel=1, max_minutes=45, threads=2)
 
-IN_FLIGHT = [CELLS_P3, ARITH5]
+AT7500_COMMIT = "9bfae1d"   # the commit whose checkpoints/rule110-cells-* are the 7,500-step models CELLS_P4 started from
+
+CELLS_P4 = RunSet(
+    about="Rule 110 asking all 16 cells, fourth phase, a curriculum towards the deep end: all seven whole-row runs "
+          "continued from 7,500 to 8,500 steps with t drawn in proportion to t^2 (task parameter depth_weights), one "
+          "after another on 2 threads; each starts (--init-from) from its third-phase folder in "
+          "experiments/resume/r110cells_p3/ (the shipped 7,500-step models are in commit " + AT7500_COMMIT + ")",
+    spec="experiments/sweep_rule110_cells_p4.json", runs_dir="experiments/resume/r110cells_p4", steps=8500,
+    runs={"rule110-cells-n4": "r110cells-n4", "rule110-cells-n4-seed2": "r110cells-n4-seed2",
+          "rule110-cells-n1": "r110cells-n1", "rule110-cells-n1-seed1": "r110cells-n1-seed1",
+          "rule110-cells-n2": "r110cells-n2", "rule110-cells-n2-seed1": "r110cells-n2-seed1",
+          "rule110-cells-n4-seed1": "r110cells-n4-seed1"},
+    parallel=1, max_minutes=45, threads=2)
+
+IN_FLIGHT = [CELLS_P4, CELLS_P3, ARITH5]
 
 
 def describe(rs: RunSet) -> list[str]:

@@ -62,7 +62,10 @@ CELLS_AT4000 = OUT / "cells-at4000"   # evaluations of the 4,000-step all-cells 
 CELLS_SECOND = inflight.CELLS_LONG.steps   # where the second phase ended (6,000 steps)
 CELLS_AT6000 = OUT / "cells-at6000"   # evaluations of the 6,000-step all-cells checkpoints, shipped until the third phase
 AT6000_COMMIT = inflight.AT6000_COMMIT
-CELLS_PHASES = [inflight.CELLS_LONG, inflight.CELLS_P3]   # continuations every whole-row run went through, in order
+CELLS_THIRD = inflight.CELLS_P3.steps      # where the third phase ended (7,500 steps)
+CELLS_AT7500 = OUT / "cells-at7500"   # evaluations of the 7,500-step all-cells checkpoints, shipped until the fourth phase
+AT7500_COMMIT = inflight.AT7500_COMMIT
+CELLS_PHASES = [inflight.CELLS_LONG, inflight.CELLS_P3, inflight.CELLS_P4]   # continuations every whole-row run went through
 AT4000_STATE = {   # the later seeds: the commit that holds the run folder at step 4,000, and that folder
     "rule110-cells-n4-seed2": ("ca36bb1", "experiments/resume/r110cells_seed2/r110cells-n4-seed2"),
     "rule110-cells-n2-seed1": ("f16ed72", "experiments/resume/r110cells_n2_seed1/r110cells-n2-seed1")}
@@ -384,6 +387,7 @@ def cells_section() -> list[str]:
               if steps[-1] > CELLS_FIRST else "")
            + _cells_later_sentence()
            + _cells_third_sentence(steps[-1])
+           + _cells_fourth_sentence(steps[-1])
            + 
            f"Held-out inputs only ({SAMPLES:,} initial states per t never drawn in training), "
            "`python -m sleepcore.evaluate --checkpoint checkpoints/NAME --samples 2000 --per-depth --json`.", "",
@@ -513,8 +517,10 @@ def _cells_in_progress() -> list[str]:
         if not todo:
             continue
         where = ", ".join(f"{rs.runs[n]} {p['step']:,}" for n, p in todo.items())
+        change = (" with t drawn in proportion to t² (a curriculum towards the deep end)"
+                  if rs is inflight.CELLS_P4 else "")
         out += [f"**A continuation is under way** (`{rs.spec}`: every run continued from its {start:,}-step "
-                f"checkpoint to {rs.steps:,} steps, the same for every N). The runs' state is committed in "
+                f"checkpoint to {rs.steps:,} steps{change}, the same for every N). The runs' state is committed in "
                 f"`{rs.runs_dir}/`, so a three-hour session that ends first leaves it for the next, which resumes "
                 f"it with `{rs.command}`. Steps reached so far: {where}. The shipped checkpoints, and every number "
                 f"below, stay at {start:,} steps until all {_count(len(rs.runs))} runs reach {rs.steps:,}; "
@@ -527,16 +533,42 @@ def _cells_third_sentence(last: int) -> str:
     rs = inflight.CELLS_P3
     if last <= CELLS_SECOND:
         return ""
-    return (f"Then all {_count(len(rs.runs))} runs were continued again, from {CELLS_SECOND:,} to {last:,} steps, one "
-            f"after another on two threads, with the cosine recomputed over {last:,} steps (the learning rate rises "
-            f"from 10% to {lr_factor(CELLS_SECOND, TrainConfig(steps=last)):.0%} of its peak at step {CELLS_SECOND:,}): "
+    end = min(last, CELLS_THIRD)
+    return (f"Then all {_count(len(rs.runs))} runs were continued again, from {CELLS_SECOND:,} to {end:,} steps, one "
+            f"after another on two threads, with the cosine recomputed over {end:,} steps (the learning rate rises "
+            f"from 10% to {lr_factor(CELLS_SECOND, TrainConfig(steps=end)):.0%} of its peak at step {CELLS_SECOND:,}): "
             f"`{rs.command}` (after copying the {CELLS_SECOND:,}-step checkpoint folders, from commit {AT6000_COMMIT}, "
             f"into `{rs.runs_dir}/`; spec `{rs.spec}`). ")
 
 
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _cells_fourth_sentence(last: int) -> str:
+    """The fourth phase (7,500 -> 8,500 steps): the same continuation for every run, but with the training
+    samples drawn towards the deep end (task parameter depth_weights), once it has shipped."""
+    rs = inflight.CELLS_P4
+    if last <= CELLS_THIRD:
+        return ""
+    weights = json.loads((ROOT / rs.spec).read_text())["groups"]["rule110"]
+    weights = next(f.split("=", 1)[1] for f in weights if f.startswith("depth_weights="))
+    w = json.loads(weights)
+    share = [f"{x / sum(w):.{1 if x / sum(w) < 0.1 else 0}%}" for x in w]
+    return (f"Then all {_count(len(rs.runs))} runs were continued a fourth time, from {CELLS_THIRD:,} to {last:,} "
+            f"steps, with one change to the data for every N, a curriculum towards the deep end: t drawn in proportion "
+            f"to t² instead of uniformly (task parameter `depth_weights={weights}`, so the deepest t is {share[-1]} of "
+            f"the training samples instead of {1 / len(w):.1%} and t=1 {share[0]}; the held-out split, the model and the optimiser state are carried "
+            f"over, and the cosine is recomputed over {last:,} steps, rising from 10% to "
+            f"{lr_factor(CELLS_THIRD, TrainConfig(steps=last)):.0%} of its peak at step {CELLS_THIRD:,}): `{rs.command}` "
+            f"(each run starts with `--init-from` from its {CELLS_THIRD:,}-step folder in "
+            f"`{inflight.CELLS_P3.runs_dir}/`; the {CELLS_THIRD:,}-step checkpoints shipped until then are at commit "
+            f"{AT7500_COMMIT}). ")
+
+
 def _cells_budget(res: dict, depths: list[str]) -> list[str]:
-    """Held-out exact match of the all-cells models at 4,000 and 6,000 steps (kept JSON) next to now."""
-    kept = [(CELLS_FIRST, CELLS_AT4000), (CELLS_SECOND, CELLS_AT6000)]
+    """Held-out exact match of the all-cells models at 4,000, 6,000 and 7,500 steps (kept JSON) next to now."""
+    kept = [(CELLS_FIRST, CELLS_AT4000), (CELLS_SECOND, CELLS_AT6000), (CELLS_THIRD, CELLS_AT7500)]
     rows = []
     for rs in res.values():
         for n, r in rs:
@@ -550,14 +582,16 @@ def _cells_budget(res: dict, depths: list[str]) -> list[str]:
     at = depths[-3:]
     stages = [r["trained_steps"] for r in rows[0][1]] + [rows[0][2]["trained_steps"]]
     out = ["", "The budget, " + " -> ".join(f"{s:,}" for s in stages) + " steps: held-out exact match of the same runs "
-           f"at their earlier checkpoints (same command and seed; kept in `docs/results/cells-at4000/`"
-           + (" and `docs/results/cells-at6000/`" if len(stages) > 2 else "") + "; the first five runs' "
+           f"at their earlier checkpoints (same command and seed; kept in "
+           + _and([f"`docs/results/{d.name}/`" for at, d in kept if at < stages[-1]]) + "; the first five runs' "
            f"{CELLS_FIRST:,}-step checkpoints are `git show 9f06585:checkpoints/NAME/model.safetensors`"
            + "".join(f"; {n}'s {CELLS_FIRST:,}-step state is `{AT4000_STATE[n][1]}` at commit {AT4000_STATE[n][0]}, "
                      f"evaluated by `python experiments/report.py --only-write --at4000 {n} FOLDER` (see `evaluate_at4000`)"
                      for n, _, _ in rows if n in AT4000_STATE)
-           + (f"; every run's {CELLS_SECOND:,}-step checkpoint is `git show {AT6000_COMMIT}:checkpoints/NAME/"
-              "model.safetensors`, evaluated by the command above" if len(stages) > 2 else "") + ") and now:", "",
+           + "".join(f"; every run's {at:,}-step checkpoint is `git show {commit}:checkpoints/NAME/model.safetensors`, "
+                     "evaluated by the command above" for at, commit in ((CELLS_SECOND, AT6000_COMMIT),
+                                                                         (CELLS_THIRD, AT7500_COMMIT))
+                     if at < stages[-1]) + ") and now:", "",
            "| model | N | seed | " + " | ".join(f"t={d}" for d in at) + " |", "|---|---|---|" + "---|" * len(at)]
     for n, before, now in rows:
         out.append(f"| {n} | {now['passes']} | {seed_of(n)} | " + " | ".join(

@@ -1,0 +1,75 @@
+"""Model cards (experiments/cards.py): the phases a whole-row Rule 110 run went through are told with the
+right step boundaries, schedules, commands and wall times, whichever phase the checkpoint has reached."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "experiments"))
+import cards  # noqa: E402
+
+
+THIRD = ROOT / "experiments/resume/r110cells_p3/r110cells-n4"   # committed: the third phase's end, 7,500 steps
+
+
+def _checkpoint_at_third_phase_end(dst: Path) -> None:
+    """A checkpoint folder as the third phase left it: config, log and the weights file (from the run state)."""
+    from safetensors.torch import load_file, save_file
+    from sleepcore.train import STATE_FILE, WEIGHTS_PREFIX
+    shutil.copytree(THIRD, dst, ignore=shutil.ignore_patterns("train_state.*", "model.safetensors"))
+    state = load_file(str(THIRD / STATE_FILE))
+    save_file({k[len(WEIGHTS_PREFIX):]: v for k, v in state.items() if k.startswith(WEIGHTS_PREFIX)},
+              str(dst / "model.safetensors"))
+
+
+def _fake_fourth_phase(dst: Path, extra_seconds: float) -> None:
+    """The third phase's end, made to look as if the fourth phase had run."""
+    _checkpoint_at_third_phase_end(dst)
+    cfg = json.loads((dst / "config.json").read_text())
+    assert cfg["trained_steps"] == cards.CELLS_THIRD, "the shipped model is not at the third phase's end"
+    wall = cfg["wall_seconds"]
+    cfg["trained_steps"] = cfg["train"]["steps"] = cards.P4.steps
+    cfg["train"]["init_from"] = f"{cards.P3.runs_dir}/r110cells-n4"
+    cfg["task"]["depth_weights"] = [float(t * t) for t in range(1, 9)]
+    cfg["wall_seconds"] = wall + extra_seconds
+    (dst / "config.json").write_text(json.dumps(cfg))
+    with open(dst / "log.jsonl", "a") as f:
+        f.write(json.dumps({"step": cards.P4.steps, "loss": 0.1, "acc": 0.5, "passes": 4, "lr": 3e-4,
+                            "tokens_per_s": 1.0, "wall_seconds": wall + extra_seconds}) + "\n")
+
+
+@pytest.fixture
+def fake_ckpt(tmp_path, monkeypatch):
+    monkeypatch.setattr(cards, "CKPT", tmp_path)
+    monkeypatch.setattr(cards, "EVAL", tmp_path / "no-evals")
+    monkeypatch.setattr(cards, "_in_progress", lambda name: [])     # whatever runs are in flight right now
+    return tmp_path
+
+
+def test_a_card_after_the_fourth_phase_tells_every_phase_with_its_own_boundaries(fake_ckpt):
+    _fake_fourth_phase(fake_ckpt / "rule110-cells-n4", 900.0)
+    text = cards.card("rule110-cells-n4")
+    third = text[text.index("Third phase"):text.index("Fourth phase")]
+    fourth = text[text.index("Fourth phase"):]
+    assert "to 7,500 steps" in third and "--steps 7500" in third and "8,500" not in third
+    assert cards.P3.command in third and f"git show {cards.AT7500_COMMIT}:checkpoints/NAME" in third
+    assert "from 7,500-step state to 8,500 steps" not in fourth and "to 8,500 steps" in fourth
+    assert "depth_weights=[1,4,9,16,25,36,49,64]" in fourth and "t=8 31.4%" in fourth and "t=1 0.5%" in fourth
+    assert f"--init-from {cards.P3.runs_dir}/r110cells-n4 --out {cards.P4.runs_dir}/r110cells-n4" in fourth
+    assert re.search(r"training wall time 9\d\d s for steps 7,500-8,500\.", fourth) and cards.P4.command in fourth
+    assert "then in proportion to the task parameter `depth_weights`" in text       # the task section says so too
+
+
+def test_a_card_at_the_third_phase_end_has_no_fourth_phase(fake_ckpt):
+    _checkpoint_at_third_phase_end(fake_ckpt / "rule110-cells-n4")
+    text = cards.card("rule110-cells-n4")
+    assert "Third phase: continued from the 6,000-step checkpoint to 7,500 steps" in text
+    assert "Fourth phase" not in text and "depth_weights" not in text
+    assert f"The checkpoint is a copy of `{cards.P3.runs_dir}/r110cells-n4`." in text
