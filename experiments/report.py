@@ -459,7 +459,11 @@ def cells_section() -> list[str]:
                                                         f"exact match at t={deepest} (fresh)",
                                                         [st for st in steps_ if st % 1000 == 0 or st == steps_[0]],
                                                         ymin=0.0, ymax=1.0, width=860))
-        out += ["", "Curves at equal steps: exact match on 1,000 fresh samples (all depths mixed, ~125 per depth) "
+        weighted = any(json.loads((CKPT / n / "config.json").read_text())["task"].get("depth_weights") for n in logs)
+        out += ["", "Curves at equal steps: exact match on 1,000 fresh samples (all depths mixed, ~125 per depth"
+                + (f"; after step {CELLS_THIRD:,} they follow the fourth phase's depth weights, ~314 at t=8 and ~240 at "
+                   "t=7, and fresh samples can repeat training strings, so these curves run above the held-out "
+                   "evaluation" if weighted else "") + ") "
                 "logged every 250 steps (`log.jsonl` in each checkpoint).", "",
                 "![exact match at the deepest depth by training step](results/cells_by_step.svg)", "",
                 "| step | " + " | ".join(f"{n} " + " / ".join(f"t={d}" for d in at) for n in logs) + " |",
