@@ -78,7 +78,9 @@ AT6000_COMMIT = inflight.AT6000_COMMIT
 CELLS_THIRD = P3.steps                         # where the third phase ended
 P4 = inflight.CELLS_P4                        # the fourth phase, 7,500 -> 8,500 steps, t drawn towards the deep end
 AT7500_COMMIT = inflight.AT7500_COMMIT
-CELLS_PHASES = [(CELLS_STEPS, inflight.CELLS_LONG), (CELLS_SECOND, P3), (CELLS_THIRD, P4)]   # (from step, continuation)
+P5 = inflight.CELLS_P5                        # the fifth phase, 8,500 -> 10,000 steps, the same curriculum
+CELLS_PHASES = [(CELLS_STEPS, inflight.CELLS_LONG), (CELLS_SECOND, P3), (CELLS_THIRD, P4),
+                (P4.steps, P5)]                # (from step, continuation)
 CELLS_WHERE = ("this project's 2-core CPU machine (Intel Xeon, torch 2.13.0+cpu), 1 thread, two to five runs side by "
                "side next to the app's tests")
 for _n, _run in inflight.CELLS_LONG.runs.items():
@@ -354,7 +356,7 @@ def _in_progress(name: str) -> list[str]:
                     f"{ev['eval']['per_depth'][d]:.3f} on 1,000 fresh samples (a noisy in-training check, not the "
                     "evaluation below).")
         how = ("the same phase, with t drawn in proportion to t² (a curriculum towards the deep end) and a warm "
-               "restart of the cosine" if rs is P4 else "the same phase, a warm restart of the cosine")
+               "restart of the cosine" if rs in (P4, P5) else "the same phase, a warm restart of the cosine")
         return [f"**Continuation under way.** This run is being continued from {start:,} to {rs.steps:,} steps "
                 f"(`{rs.spec}`: every N of the set gets {how}). Its state is "
                 f"committed, so a session that ends first leaves it for the next: it stands at step {p['step']:,} in "

@@ -65,7 +65,8 @@ AT6000_COMMIT = inflight.AT6000_COMMIT
 CELLS_THIRD = inflight.CELLS_P3.steps      # where the third phase ended (7,500 steps)
 CELLS_AT7500 = OUT / "cells-at7500"   # evaluations of the 7,500-step all-cells checkpoints, shipped until the fourth phase
 AT7500_COMMIT = inflight.AT7500_COMMIT
-CELLS_PHASES = [inflight.CELLS_LONG, inflight.CELLS_P3, inflight.CELLS_P4]   # continuations every whole-row run went through
+CELLS_PHASES = [inflight.CELLS_LONG, inflight.CELLS_P3, inflight.CELLS_P4,   # continuations every whole-row run went
+                inflight.CELLS_P5]                                             # through (or is going through), in order
 AT4000_STATE = {   # the later seeds: the commit that holds the run folder at step 4,000, and that folder
     "rule110-cells-n4-seed2": ("ca36bb1", "experiments/resume/r110cells_seed2/r110cells-n4-seed2"),
     "rule110-cells-n2-seed1": ("f16ed72", "experiments/resume/r110cells_n2_seed1/r110cells-n2-seed1")}
@@ -522,7 +523,7 @@ def _cells_in_progress() -> list[str]:
             continue
         where = ", ".join(f"{rs.runs[n]} {p['step']:,}" for n, p in todo.items())
         change = (" with t drawn in proportion to t² (a curriculum towards the deep end)"
-                  if rs is inflight.CELLS_P4 else "")
+                  if rs in (inflight.CELLS_P4, inflight.CELLS_P5) else "")
         out += [f"**A continuation is under way** (`{rs.spec}`: every run continued from its {start:,}-step "
                 f"checkpoint to {rs.steps:,} steps{change}, the same for every N). The runs' state is committed in "
                 f"`{rs.runs_dir}/`, so a three-hour session that ends first leaves it for the next, which resumes "
