@@ -21,7 +21,7 @@ all-cells N=2 seed (checkpoints/rule110-cells-n2-seed1).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,13 +124,13 @@ CELLS_P4 = RunSet(
 
 AT8500_COMMIT = "dec3623"   # the commit whose checkpoints/rule110-cells-* are the 8,500-step models CELLS_P5 starts from
 
-CELLS_P5 = RunSet(
+CELLS_P5 = replace(   # the same seven runs, launched the same way, one phase on
+    CELLS_P4,
     about="Rule 110 asking all 16 cells, fifth phase: the fourth phase's curriculum (t drawn in proportion to t^2) goes "
           "on, all seven whole-row runs continued from 8,500 to 10,000 steps, one after another on 2 threads; each "
           "starts (--init-from) from its fourth-phase folder in experiments/resume/r110cells_p4/ (the shipped "
           "8,500-step models are in commit " + AT8500_COMMIT + ")",
-    spec="experiments/sweep_rule110_cells_p5.json", runs_dir="experiments/resume/r110cells_p5", steps=10000,
-    runs=dict(CELLS_P4.runs), parallel=1, max_minutes=45, threads=2)
+    spec="experiments/sweep_rule110_cells_p5.json", runs_dir="experiments/resume/r110cells_p5", steps=10000)
 
 IN_FLIGHT = [CELLS_P5, CELLS_P4, CELLS_P3, ARITH5]
 
