@@ -518,10 +518,10 @@ def _cells_in_progress() -> list[str]:
     """Where a committed continuation of the all-cells runs stands, while it is not finished."""
     out = []
     for start, rs in zip([CELLS_FIRST] + [p.steps for p in CELLS_PHASES], CELLS_PHASES):
-        todo = rs.unfinished()
-        if not todo:
-            continue
-        where = ", ".join(f"{rs.runs[n]} {p['step']:,}" for n, p in todo.items())
+        progress = {run: rs.progress(run) for run in rs.runs.values()}
+        if all(p is None for p in progress.values()) or all(p and p["step"] >= rs.steps for p in progress.values()):
+            continue                    # not started, or finished (and shipped)
+        where = ", ".join(f"{run} {p['step']:,}" if p else f"{run} not started" for run, p in progress.items())
         change = (" with t drawn in proportion to t² (a curriculum towards the deep end)"
                   if rs in (inflight.CELLS_P4, inflight.CELLS_P5) else "")
         out += [f"**A continuation is under way** (`{rs.spec}`: every run continued from its {start:,}-step "
