@@ -270,9 +270,7 @@ def train(model_cfg: ModelConfig, sleep_cfg: SleepConfig, task_cfg: dict[str, An
         meta = load_train_state(out, model, opts)  # copies into the parameters on their device
         start, wall0 = int(meta["step"]), float(meta.get("wall_seconds", 0.0))
         if rank == 0 and (out / LOG_FILE).is_file():  # drop log lines past the resumed step
-            lines = [ln for ln in (out / LOG_FILE).read_text().splitlines() if ln.strip()]
-            kept = [ln for ln in lines if json.loads(ln).get("step", 0) <= start]
-            atomic_write_text(out / LOG_FILE, "".join(ln + "\n" for ln in kept))
+            _log_up_to(out / LOG_FILE, out / LOG_FILE, start)
     elif tcfg.init_from:
         start, wall0 = _start_from(Path(tcfg.init_from), model, opts, task, tcfg, out if rank == 0 else None)
     elif out is not None and rank == 0:
@@ -388,10 +386,14 @@ def _start_from(src: Path, model, opts, task, tcfg: TrainConfig, out: Path | Non
         raise ConfigError(f"init_from {src}: it is already at step {start}; ask for more --steps than that")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        lines = [ln for ln in (src / LOG_FILE).read_text().splitlines() if ln.strip()] \
-            if (src / LOG_FILE).is_file() else []
-        atomic_write_text(out / LOG_FILE, "".join(ln + "\n" for ln in lines if json.loads(ln).get("step", 0) <= start))
+        _log_up_to(src / LOG_FILE, out / LOG_FILE, start)
     return start, wall0
+
+
+def _log_up_to(src: Path, dst: Path, step: int) -> None:
+    """Write to `dst` the lines of the log `src` (if any) up to and including `step`."""
+    lines = [ln for ln in src.read_text().splitlines() if ln.strip()] if src.is_file() else []
+    atomic_write_text(dst, "".join(ln + "\n" for ln in lines if json.loads(ln).get("step", 0) <= step))
 
 
 def _saved_step(out: Path) -> int:
