@@ -462,8 +462,9 @@ def cells_section() -> list[str]:
                                                         ymin=0.0, ymax=1.0, width=860))
         weighted = any(json.loads((CKPT / n / "config.json").read_text())["task"].get("depth_weights") for n in logs)
         out += ["", "Curves at equal steps: exact match on 1,000 fresh samples (all depths mixed, ~125 per depth"
-                + (f"; after step {CELLS_THIRD:,} they follow the fourth phase's depth weights, ~314 at t=8 and ~240 at "
-                   "t=7, and fresh samples can repeat training strings, so these curves run above the held-out "
+                + (f"; after step {CELLS_THIRD:,} they follow the fourth phase's depth weights, "
+                   f"~{1000 * _p4_weights()[1][-1] / sum(_p4_weights()[1]):.0f} at t={deepest} and "
+                   f"~{1000 * _p4_weights()[1][-2] / sum(_p4_weights()[1]):.0f} at t={int(deepest) - 1}, and fresh samples can repeat training strings, so these curves run above the held-out "
                    "evaluation" if weighted else "") + ") "
                 "logged every 250 steps (`log.jsonl` in each checkpoint).", "",
                 "![exact match at the deepest depth by training step](results/cells_by_step.svg)", "",
@@ -550,15 +551,20 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _p4_weights() -> tuple[str, list[float]]:
+    """The fourth phase's depth_weights, as written in its spec and as numbers (t_min first)."""
+    flags = json.loads((ROOT / inflight.CELLS_P4.spec).read_text())["groups"]["rule110"]
+    text = next(f.split("=", 1)[1] for f in flags if f.startswith("depth_weights="))
+    return text, json.loads(text)
+
+
 def _cells_fourth_sentence(last: int) -> str:
     """The fourth phase (7,500 -> 8,500 steps): the same continuation for every run, but with the training
     samples drawn towards the deep end (task parameter depth_weights), once it has shipped."""
     rs = inflight.CELLS_P4
     if last <= CELLS_THIRD:
         return ""
-    weights = json.loads((ROOT / rs.spec).read_text())["groups"]["rule110"]
-    weights = next(f.split("=", 1)[1] for f in weights if f.startswith("depth_weights="))
-    w = json.loads(weights)
+    weights, w = _p4_weights()
     share = [f"{x / sum(w):.{1 if x / sum(w) < 0.1 else 0}%}" for x in w]
     return (f"Then all {_count(len(rs.runs))} runs were continued a fourth time, from {CELLS_THIRD:,} to {last:,} "
             f"steps, with one change to the data for every N, a curriculum towards the deep end: t drawn in proportion "
