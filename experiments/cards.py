@@ -318,27 +318,44 @@ def _third_phase(cfg: dict, log: list[dict], run: str) -> list[str]:
              f"The checkpoint is a copy of `{P3.runs_dir}/{run}`."), "", *_fourth_phase(cfg, log, run)]
 
 
+CURRICULUM = [   # the phases with t drawn towards the deep end:
+    # (title, the phase before, its continuation, this phase, the commit that shipped this phase's end)
+    ("Fourth phase, a curriculum towards the deep end", "third", P3, P4, inflight.AT8500_COMMIT),
+    ("Fifth phase, the same curriculum for longer", "fourth", P4, P5, None)]
+
+
 def _fourth_phase(cfg: dict, log: list[dict], run: str) -> list[str]:
-    """The fourth phase (7,500 -> 8,500 steps): every run continued with t drawn towards the deep end."""
+    """The phases after the third (7,500 -> 8,500 -> 10,000 steps): every run continued with t drawn towards the
+    deep end (task parameter depth_weights), each told once the checkpoint has reached it."""
     steps, tr, t = cfg.get("trained_steps", 0), cfg["train"], cfg["task"]
-    if steps <= CELLS_THIRD:
-        return []
-    w0, total = _wall_at(log, CELLS_THIRD), cfg.get("wall_seconds")
-    tc = TrainConfig(steps=tr["steps"], warmup=tr["warmup"], min_lr_ratio=tr["min_lr_ratio"])
     w = t.get("depth_weights") or []
     lo = t["steps"][0]
+    weights = json.dumps([int(x) if x == int(x) else x for x in w], separators=(",", ":"))
     share = ", ".join(f"t={lo + i} {x / sum(w):.1%}" for i, x in enumerate(w)) if w else "uniform"
-    return [f"Fourth phase, a curriculum towards the deep end: continued from the {CELLS_THIRD:,}-step state to "
-            f"{steps:,} steps with the same flags plus the task parameter `depth_weights={json.dumps([int(x) if x == int(x) else x for x in w], separators=(',', ':'))}` "
-            f"(t drawn in proportion to t²: {share}; before, t was uniform, {1 / max(1, len(w)):.1%} each) and `--init-from "
-            f"{P3.runs_dir}/{run} --out {P4.runs_dir}/{run} --steps {tr['steps']}` (weights, optimiser state, step and "
-            f"log taken over from the third phase). The cosine is recomputed over {tr['steps']:,} steps, so at step "
-            f"{CELLS_THIRD:,} the learning rate rises from {tr['min_lr_ratio']:.0%} to {lr_factor(CELLS_THIRD, tc):.0%} "
-            f"of its peak and decays to {tr['min_lr_ratio']:.0%} again. Every run of the whole-row comparison (N=1, 2 "
-            f"and 4, all seeds) got exactly this phase, on {P3_WHERE}; training wall time "
-            + (f"{total - w0:,.0f} s for steps {CELLS_THIRD:,}-{steps:,}." if w0 and total else "not recorded.")
-            + f" Launched by (spec `{P4.spec}`):", "", "```", P4.command, "```", "",
-            f"The checkpoint is a copy of `{P4.runs_dir}/{run}`.", ""]
+    out = []
+    for i, (title, before, prev, rs, shipped) in enumerate(CURRICULUM):
+        start = prev.steps
+        if steps <= start:
+            break
+        later = steps > rs.steps                    # the next phase went on from this one's end
+        end = min(steps, rs.steps)
+        w0, total = _wall_at(log, start), (_wall_at(log, rs.steps) if later else cfg.get("wall_seconds"))
+        tc = TrainConfig(steps=rs.steps, warmup=tr["warmup"], min_lr_ratio=tr["min_lr_ratio"])
+        data = (f"the same flags plus the task parameter `depth_weights={weights}` (t drawn in proportion to t²: "
+                f"{share}; before, t was uniform, {1 / max(1, len(w)):.1%} each)" if i == 0 else
+                f"the same flags and curriculum (`depth_weights={weights}`)")
+        out += [f"{title}: continued from the {start:,}-step state to {end:,} steps with {data} and `--init-from "
+                f"{prev.runs_dir}/{run} --out {rs.runs_dir}/{run} --steps {rs.steps}` (weights, optimiser state, step "
+                f"and log taken over from the {before} phase). The cosine is recomputed over {rs.steps:,} steps, so "
+                f"at step {start:,} the learning rate rises from {tr['min_lr_ratio']:.0%} to {lr_factor(start, tc):.0%} "
+                f"of its peak and decays to {tr['min_lr_ratio']:.0%} again. Every run of the whole-row comparison (N=1, "
+                f"2 and 4, all seeds) got exactly this phase, on {P3_WHERE}; training wall time "
+                + (f"{total - w0:,.0f} s for steps {start:,}-{end:,}." if w0 and total else "not recorded.")
+                + f" Launched by (spec `{rs.spec}`):", "", "```", rs.command, "```", "",
+                (f"The {end:,}-step checkpoint (`git show {shipped}:checkpoints/NAME/...`) was a copy of "
+                 f"`{rs.runs_dir}/{run}`, which stays committed: the next phase starts from it." if later else
+                 f"The checkpoint is a copy of `{rs.runs_dir}/{run}`."), ""]
+    return out
 
 
 def _in_progress(name: str) -> list[str]:

@@ -65,6 +65,9 @@ AT6000_COMMIT = inflight.AT6000_COMMIT
 CELLS_THIRD = inflight.CELLS_P3.steps      # where the third phase ended (7,500 steps)
 CELLS_AT7500 = OUT / "cells-at7500"   # evaluations of the 7,500-step all-cells checkpoints, shipped until the fourth phase
 AT7500_COMMIT = inflight.AT7500_COMMIT
+CELLS_FOURTH = inflight.CELLS_P4.steps     # where the fourth phase ended (8,500 steps)
+CELLS_AT8500 = OUT / "cells-at8500"   # evaluations of the 8,500-step all-cells checkpoints, shipped until the fifth phase
+AT8500_COMMIT = inflight.AT8500_COMMIT
 CELLS_PHASES = [inflight.CELLS_LONG, inflight.CELLS_P3, inflight.CELLS_P4,   # continuations every whole-row run went
                 inflight.CELLS_P5]                                             # through (or is going through), in order
 AT4000_STATE = {   # the later seeds: the commit that holds the run folder at step 4,000, and that folder
@@ -389,6 +392,7 @@ def cells_section() -> list[str]:
            + _cells_later_sentence()
            + _cells_third_sentence(steps[-1])
            + _cells_fourth_sentence(steps[-1])
+           + _cells_fifth_sentence(steps[-1])
            + 
            f"Held-out inputs only ({SAMPLES:,} initial states per t never drawn in training), "
            "`python -m sleepcore.evaluate --checkpoint checkpoints/NAME --samples 2000 --per-depth --json`.", "",
@@ -564,6 +568,7 @@ def _cells_fourth_sentence(last: int) -> str:
     rs = inflight.CELLS_P4
     if last <= CELLS_THIRD:
         return ""
+    last = min(last, CELLS_FOURTH)
     weights, w = _p4_weights()
     share = [f"{x / sum(w):.{1 if x / sum(w) < 0.1 else 0}%}" for x in w]
     return (f"Then all {_count(len(rs.runs))} runs were continued a fourth time, from {CELLS_THIRD:,} to {last:,} "
@@ -577,9 +582,23 @@ def _cells_fourth_sentence(last: int) -> str:
             f"{AT7500_COMMIT}). ")
 
 
+def _cells_fifth_sentence(last: int) -> str:
+    """The fifth phase (8,500 -> 10,000 steps): the fourth phase's curriculum for longer, once it has shipped."""
+    rs = inflight.CELLS_P5
+    if last <= CELLS_FOURTH:
+        return ""
+    return (f"Then all {_count(len(rs.runs))} runs were continued a fifth time with the same curriculum, from "
+            f"{CELLS_FOURTH:,} to {last:,} steps (the cosine recomputed over {last:,} steps, rising from 10% to "
+            f"{lr_factor(CELLS_FOURTH, TrainConfig(steps=last)):.0%} of its peak at step {CELLS_FOURTH:,}): "
+            f"`{rs.command}` (each run starts with `--init-from` from its {CELLS_FOURTH:,}-step folder in "
+            f"`{inflight.CELLS_P4.runs_dir}/`; the {CELLS_FOURTH:,}-step checkpoints shipped until then are at commit "
+            f"{AT8500_COMMIT}). ")
+
+
 def _cells_budget(res: dict, depths: list[str]) -> list[str]:
-    """Held-out exact match of the all-cells models at 4,000, 6,000 and 7,500 steps (kept JSON) next to now."""
-    kept = [(CELLS_FIRST, CELLS_AT4000), (CELLS_SECOND, CELLS_AT6000), (CELLS_THIRD, CELLS_AT7500)]
+    """Held-out exact match of the all-cells models at their earlier phase ends (kept JSON) next to now."""
+    kept = [(CELLS_FIRST, CELLS_AT4000), (CELLS_SECOND, CELLS_AT6000), (CELLS_THIRD, CELLS_AT7500),
+            (CELLS_FOURTH, CELLS_AT8500)]
     rows = []
     for rs in res.values():
         for n, r in rs:
@@ -601,7 +620,8 @@ def _cells_budget(res: dict, depths: list[str]) -> list[str]:
                      for n, _, _ in rows if n in AT4000_STATE)
            + "".join(f"; every run's {at:,}-step checkpoint is `git show {commit}:checkpoints/NAME/model.safetensors`, "
                      "evaluated by the command above" for at, commit in ((CELLS_SECOND, AT6000_COMMIT),
-                                                                         (CELLS_THIRD, AT7500_COMMIT))
+                                                                         (CELLS_THIRD, AT7500_COMMIT),
+                                                                         (CELLS_FOURTH, AT8500_COMMIT))
                      if at < stages[-1]) + ") and now:", "",
            "| model | N | seed | " + " | ".join(f"t={d}" for d in at) + " |", "|---|---|---|" + "---|" * len(at)]
     for n, before, now in rows:
