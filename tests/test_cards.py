@@ -1,5 +1,6 @@
 """Model cards (experiments/cards.py) and the phase sentences of results.md (experiments/report.py): the phases a
-right step boundaries, schedules, commands and wall times, whichever phase the checkpoint has reached."""
+whole-row Rule 110 run went through are told with the right step boundaries, schedules, commands and wall times,
+whichever phase the checkpoint has reached."""
 
 from __future__ import annotations
 
