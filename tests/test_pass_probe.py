@@ -1,0 +1,70 @@
+"""The pass-by-pass probe (experiments/pass_probe.py): the probe reads what is linearly there and nothing
+else, the cells it reads line up with the automaton's cells, and "had the model slept n passes" is the
+same computation as the first n passes of a longer sleep."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from sleepcore.checkpoint import save_checkpoint
+from sleepcore.config import ModelConfig, SleepConfig
+from sleepcore.model import SleepingHybrid
+from sleepcore.tasks import make_task
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "experiments"))
+import pass_probe  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
+
+
+def test_the_probe_reads_a_linear_signal_and_not_noise():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(4000, 8, generator=g)
+    y = (x[:, 3] - 0.5 * x[:, 5] > 0).long()
+    assert pass_probe.probe_accuracy(x, y, 2000) > 0.97
+    noise = torch.randint(0, 2, (4000,), generator=g)
+    assert abs(pass_probe.probe_accuracy(x, noise, 2000) - 0.5) < 0.05
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory) -> Path:
+    task = make_task("rule110", width=8, steps=[1, 3], cells=8)
+    torch.manual_seed(0)
+    m = SleepingHybrid(ModelConfig(vocab_size=task.vocab_size, d_model=16, n_heads=1, head_dim=8, layers="AF",
+                                   max_window=task.window), SleepConfig(window=task.window, passes=3))
+    return save_checkpoint(tmp_path_factory.mktemp("probe") / "ck", m, task=task.config())
+
+
+def test_sleeping_n_passes_is_the_first_n_passes_of_a_longer_sleep(ckpt):
+    from sleepcore.checkpoint import load_checkpoint
+    model, _ = load_checkpoint(ckpt)
+    tokens = make_task("rule110", width=8, steps=[1, 3], cells=8).sample(6, seed=1).tokens
+    full, two = pass_probe.hidden_by_pass(model, tokens, 3), pass_probe.hidden_by_pass(model, tokens, 2)
+    assert set(full) == {"pass 1", "pass 2", "pass 3", "read-out"} and set(two) == {"pass 1", "pass 2", "read-out"}
+    for k in ("pass 1", "pass 2"):
+        torch.testing.assert_close(two[k], full[k])
+    assert not torch.allclose(two["read-out"], full["read-out"])     # the third pass changed what S gives back
+
+
+def test_a_probe_of_an_untrained_model_reads_the_input_row_at_its_own_cells(ckpt):
+    r = pass_probe.probe_model(str(ckpt), depth=3, samples=400)
+    assert r["passes"] == 3 and sorted(r["tokens"]) == sorted(r["memory"]) == [1, 2, 3]
+    assert all(len(v) == 4 for v in (*r["tokens"].values(), *r["memory"].values())) and len(r["chance"]) == 4
+    # each cell token holds that cell: read back at s=0 (read one position off, it gets about 0.58)
+    assert r["tokens"][1][0] > 0.97
+    assert max(r["tokens"][1][1:]) < 0.75                          # later rows are not there in a random model
+    assert r["input"][0] > 0.97 and all(a < 0.75 for a in r["input"][1:])   # nor linearly in the input row
+
+
+def test_the_probe_refuses_a_model_it_cannot_read(tmp_path):
+    task = make_task("rule110", width=8, steps=[1, 3])               # one cell asked, not the whole row
+    m = SleepingHybrid(ModelConfig(vocab_size=task.vocab_size, d_model=16, n_heads=1, head_dim=8, layers="AF",
+                                   max_window=task.window), SleepConfig(window=task.window, passes=2))
+    save_checkpoint(tmp_path / "ck", m, task=task.config())
+    with pytest.raises(SystemExit, match="every cell asked"):
+        pass_probe.probe_model(str(tmp_path / "ck"), depth=3, samples=40)
