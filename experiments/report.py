@@ -671,6 +671,58 @@ def evaluate_cells_probe() -> None:
         print(f"[report] probe {folder.name}: held-out single cells {res['held_out']['answer_accuracy']:.3f}", flush=True)
 
 
+PASS_PROBE = OUT / "pass_probe.json"   # experiments/pass_probe.py on the shipped whole-row models
+
+
+def pass_probe_section() -> list[str]:
+    """Linear probes of what the whole-row models hold after each pass (experiments/pass_probe.py)."""
+    if not PASS_PROBE.exists():
+        return []
+    data = json.loads(PASS_PROBE.read_text())
+    res = data["results"]
+    first = res[0]
+    t, S = first["depth"], range(first["depth"] + 1)
+    mid = range(1, first["depth"])                                     # the intermediate rows, 0 < s < t
+    inp = first["input"]
+    assert all(r["input"] == inp for r in res), "the models were probed on different samples"
+    out = ["## What the memory holds after each sleep pass (linear probes, whole-row models)", "",
+           f"Which rows of the automaton can be read, and where, after each pass? For {first['samples']:,} held-out "
+           f"inputs at t={t}, `experiments/pass_probe.py` fits a logistic-regression probe (on half of the inputs, "
+           "scored on the other half, the 16 cells pooled) that reads cell j of the row after s steps from a hidden "
+           "state, for every s from 0 (the input) to t (the answer). *Memory after pass n*: the hidden state at "
+           "query j of the prediction window, after the eviction, had the model slept n passes (passes 1..n of a "
+           "longer sleep are the same computation; at n = N it is the model's own read-out, and at n < N it is what S "
+           "holds at that point, read by the same query). *Cell tokens after pass n*: the hidden state at cell j's token "
+           "of the state window. The reference row is the same probe reading the input row itself, rotated so cell j "
+           f"comes first: what a linear read gets with no computation. `{data['command']}`", "",
+           "| model | N | read from | " + " | ".join(f"s={s}" for s in S) + " |", "|---|---|---|" + "---|" * len(S)]
+    for r in res:
+        name = Path(r["checkpoint"]).name
+        for n, accs in r["memory"].items():
+            out.append(f"| {name} | {r['passes']} | memory after pass {n} | " + " | ".join(f"{a:.3f}" for a in accs)
+                       + " |")
+    out += ["| input row (no computation) | | | " + " | ".join(f"{a:.3f}" for a in inp) + " |",
+            "| chance (majority) | | | " + " | ".join(f"{a:.3f}" for a in first["chance"]) + " |", ""]
+
+    def best_mid(accs: list[float]) -> tuple[int, float]:
+        s = max(mid, key=lambda s: accs[s] - inp[s])
+        return s, 100 * (accs[s] - inp[s])
+
+    lines = []
+    for r in res:
+        N, mem = r["passes"], r["memory"]
+        steps = "; ".join(f"after pass {n} s={best_mid(a)[0]}, {best_mid(a)[1]:+.1f}" for n, a in mem.items())
+        lines.append(f"- {Path(r['checkpoint']).name} (N={N}): the answer row (s={t}) read from memory "
+                     + (" -> ".join(f"{a[t]:.3f}" for a in mem.values()) + f" after passes 1..{N}" if N > 1 else
+                        f"{mem['1'][t]:.3f}") + f"; the intermediate row read best above the reference: {steps} points.")
+    tok = max(best_mid(a)[1] for r in res for a in r["tokens"].values())
+    lines += ["", f"From the cell tokens of the state window (the top-of-stack hidden state after any pass, in any "
+              f"model) no intermediate row reads more than {tok:+.1f} points above the reference"
+              + (": what the passes compute is not laid out row by row in those hidden states; it can be read, as "
+                 "far as it can be read at all, only from what S gives back to the queries." if tok < 5 else ".")]
+    return out + lines + [""]
+
+
 def cells_probe_section() -> list[str]:
     """The probe that asks all 16 cells of Rule 110: held-out single-cell accuracy by t after a short run."""
     runs = json_dir(CELLS_PROBE)
@@ -1029,7 +1081,8 @@ def write_report() -> None:
                   "![nmix](results/nmix_by_depth.svg)", ""]
         lines += depth_table(mix)
         lines += [""]
-    lines += budget_section() + curves_section() + khop_section() + cells_section() + cells_probe_section() + arith_section()
+    lines += budget_section() + curves_section() + khop_section() + cells_section() + pass_probe_section()
+    lines += cells_probe_section() + arith_section()
     lines += first_sweep_section()
     (ROOT / "docs" / "results.md").write_text("\n".join(lines) + "\n")
     print(f"[report] wrote {ROOT / 'docs' / 'results.md'}")
