@@ -132,7 +132,16 @@ CELLS_P5 = replace(   # the same seven runs, launched the same way, one phase on
           "8,500-step models are in commit " + AT8500_COMMIT + ")",
     spec="experiments/sweep_rule110_cells_p5.json", runs_dir="experiments/resume/r110cells_p5", steps=10000)
 
-IN_FLIGHT = [CELLS_P5, CELLS_P4, CELLS_P3, ARITH5]
+CELLS_SEEDS34 = RunSet(
+    about="Rule 110 asking all 16 cells, N=4 seeds 3 and 4, a screen of how often N=4 finds the deep computation "
+          "(only seed 1 of seeds 0-2 did): the first phase, 4,000 steps from scratch, two runs side by side on one "
+          "thread each; to join the comparison each then needs the later phases of the others (6,000 in the same "
+          "folder, then the third to fifth phases)",
+    spec="experiments/sweep_rule110_cells_seeds34.json", runs_dir="experiments/resume/r110cells_seeds34", steps=4000,
+    runs={"rule110-cells-n4-seed3": "r110cells-n4-seed3", "rule110-cells-n4-seed4": "r110cells-n4-seed4"},
+    parallel=2, max_minutes=150)
+
+IN_FLIGHT = [CELLS_SEEDS34, CELLS_P5, CELLS_P4, CELLS_P3, ARITH5]
 
 
 def describe(rs: RunSet) -> list[str]:

@@ -427,7 +427,7 @@ def cells_section() -> list[str]:
                f"{100 * (sorted(n4)[len(n4) // 2] - sum(n1) / len(n1)):+.1f} points above the N=1 mean; "
                f"{_count(sum(a - max(n1) >= 0.2 for a in n4))} of the {_count(len(n4))} N=4 seeds "
                f"{'is' if sum(a - max(n1) >= 0.2 for a in n4) == 1 else 'are'} 20 or more points above every N=1 seed."
-               if len(n4) >= 3 else "") + _later_seeds_status(), "",
+               if len(n4) >= 3 else "") + _later_seeds_status() + _seed_screen_status(res["N=4"]), "",
             _depth_sentence(res, depths[-2], first["per_depth"][depths[-2]]["chance"]), "",
             "Share of single cells right (one cell's chance, the majority rate, is the one-cell task's, by symmetry):",
             "", "| model | " + " | ".join(f"t={d}" for d in depths) + " |", "|---|" + "---|" * len(depths)]
@@ -868,6 +868,30 @@ def _later_seeds_status() -> str:
                        f"{rs.steps:,}, then continues to 6,000 as the others did{seen}. Its state is committed in "
                        f"`{rs.runs_dir}/` and `{rs.command}` resumes it.")
     return "".join(out)
+
+
+def _seed_screen_status(n4: list[tuple[str, dict]]) -> str:
+    """Where the screen of further N=4 seeds (inflight.CELLS_SEEDS34) stands, against the shipped N=4 seeds at the
+    same step of their own first phase (in-training evaluations, the only ones both have), or ''."""
+    rs = inflight.CELLS_SEEDS34
+    new = {run: rs.progress(run) for run in rs.runs.values()}
+    new = {run: p for run, p in new.items() if p and p["last_eval"]}
+    if not new:
+        return ""
+    step = min(p["last_eval"]["step"] for p in new.values())
+    curves = {run: {r["step"]: r["eval"]["per_depth"] for r in _evals(ROOT / rs.runs_dir / run / "log.jsonl")}
+              for run in new}
+    curves.update({n: {r["step"]: r["eval"]["per_depth"] for r in _evals(CKPT / n / "log.jsonl")} for n, _ in n4
+                   if (CKPT / n / "log.jsonl").exists()})
+    at = [(n, c[step]) for n, c in curves.items() if step in c]
+    where = _and([f"{run} at step {p['step']:,}" for run, p in new.items()])
+    return (f" {_count(len(rs.runs)).capitalize()} more N=4 seeds are in training from scratch as a screen of how often N=4 finds the deep "
+            f"computation (`{rs.spec}`, state committed in `{rs.runs_dir}/`, resumed by `{rs.command}`; "
+            f"{where}). "
+            f"At step {step:,} of the first phase, the training logs' t=6 / t=7 exact match (1,000 fresh inputs "
+            f"mixed over t, about 125 per t) reads: "
+            + _and([f"{n} {pd.get('6', float('nan')):.2f} / {pd.get('7', float('nan')):.2f}" for n, pd in at])
+            + ". These seeds are not in the tables until they have had every phase the others had.")
 
 
 def _arith_status() -> str:

@@ -107,3 +107,24 @@ def test_results_md_tells_the_fourth_phase_to_its_own_end_and_the_fifth_after_it
     assert "from 7,500 to 8,500 steps" in fourth and "10,000" not in fourth and "over 8,500 steps" in fourth
     assert "from 8,500 to 10,000 steps" in fifth and cards.P5.command in fifth
     assert f"commit {report.AT8500_COMMIT}" in fifth and f"`{cards.P4.runs_dir}/`" in fifth
+
+
+def test_results_md_says_where_the_seed_screen_stands_against_the_shipped_seeds_at_the_same_step(tmp_path,
+                                                                                                  monkeypatch):
+    import dataclasses
+    import inflight
+    import report
+    rs = dataclasses.replace(inflight.CELLS_SEEDS34, runs_dir=str(tmp_path))      # absolute: ROOT / it is it
+    monkeypatch.setattr(inflight, "CELLS_SEEDS34", rs)
+    assert report._seed_screen_status([]) == ""                                  # nothing started: nothing said
+    for run, (step, t6) in {"r110cells-n4-seed3": (750, 0.5), "r110cells-n4-seed4": (500, 0.25)}.items():
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "train_state.json").write_text(json.dumps({"step": step}))
+        (tmp_path / run / "log.jsonl").write_text("".join(
+            json.dumps({"step": s, "eval": {"per_depth": {"6": t6 * s / 1000, "7": 0.0}}}) + "\n"
+            for s in range(250, step + 1, 250)))
+    text = report._seed_screen_status([("rule110-cells-n4-seed1", {})])
+    assert "r110cells-n4-seed3 at step 750 and r110cells-n4-seed4 at step 500" in text
+    assert "At step 500 of the first phase" in text                              # the step both new seeds reached
+    assert "r110cells-n4-seed3 0.25 / 0.00, r110cells-n4-seed4 0.12 / 0.00 and rule110-cells-n4-seed1 " in text
+    assert rs.command in text and text.startswith(" Two more N=4 seeds")
