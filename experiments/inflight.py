@@ -15,7 +15,9 @@ sessions and finished on 2026-11-28; its runs were copied into `checkpoints/rule
 folder deleted. It stays here as the record of how that phase was launched (model cards and
 docs/results.md quote its command). CELLS_SEED2, a third all-cells N=4 seed, finished the same way
 on 2026-11-29 and shipped as checkpoints/rule110-cells-n4-seed2, and so did CELLS_N2_SEED1, a second
-all-cells N=2 seed (checkpoints/rule110-cells-n2-seed1).
+all-cells N=2 seed (checkpoints/rule110-cells-n2-seed1). The third to fifth phases of all seven
+whole-row runs (CELLS_P3, CELLS_P4, CELLS_P5) finished the same way; the fifth shipped the 10,000-step
+models on 2026-11-29. Their run folders stay committed: a later phase starts from them (--init-from).
 """
 
 from __future__ import annotations

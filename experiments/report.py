@@ -715,6 +715,20 @@ def pass_probe_section() -> list[str]:
         lines.append(f"- {Path(r['checkpoint']).name} (N={N}): the answer row (s={t}) read from memory "
                      + (" -> ".join(f"{a[t]:.3f}" for a in mem.values()) + f" after passes 1..{N}" if N > 1 else
                         f"{mem['1'][t]:.3f}") + f"; the intermediate row read best above the reference: {steps} points.")
+    deep = range(t // 2, t)                                            # the later half of the rollout, short of t
+    most = max(((100 * (a[s] - inp[s]), s, Path(r["checkpoint"]).name, n) for r in res for n, a in r["memory"].items()
+                for s in deep))
+    slept = [r for r in res if r["passes"] > 1]
+    jump = [100 * (r["memory"][str(r["passes"])][t] - r["memory"][str(r["passes"] - 1)][t]) for r in slept]
+    before = max((100 * (r["memory"][str(r["passes"] - 1)][t] - inp[t]) for r in slept), default=0.0)
+    lines += ["", f"Rows s={deep[0]}..{deep[-1]}, the later half of the rollout short of the answer, read at most "
+              f"{most[0]:+.1f} points above the reference from any model's memory after any pass (s={most[1]}, "
+              f"{most[2]} after pass {most[3]})"
+              + (f"; in every model that sleeps, most of the answer row appears at the last pass (its probe gains "
+                 f"{min(jump):+.1f} to {max(jump):+.1f} points there, after at most {before:+.1f} over the reference "
+                 "one pass before)" if slept else "")
+              + (". No model holds the rollout as a sequence of linearly readable rows, one more per pass."
+                 if most[0] < 15 and slept and min(jump) > before else ".")]
     tok = max(best_mid(a)[1] for r in res for a in r["tokens"].values())
     lines += ["", f"From the cell tokens of the state window (the top-of-stack hidden state after any pass, in any "
               f"model) no intermediate row reads more than {tok:+.1f} points above the reference"

@@ -68,3 +68,25 @@ def test_the_probe_refuses_a_model_it_cannot_read(tmp_path):
     save_checkpoint(tmp_path / "ck", m, task=task.config())
     with pytest.raises(SystemExit, match="every cell asked"):
         pass_probe.probe_model(str(tmp_path / "ck"), depth=3, samples=40)
+
+
+def test_results_md_tells_the_probe_from_its_json(tmp_path, monkeypatch):
+    import json
+    import report
+    inp = [1.0, 0.7, 0.6, 0.55]
+    res = [{"checkpoint": "checkpoints/a-n1", "depth": 3, "samples": 100, "passes": 1, "input": inp,
+            "chance": [0.5] * 4, "tokens": {"1": [1.0, 0.7, 0.6, 0.55]}, "memory": {"1": [0.6, 0.7, 0.65, 0.7]}},
+           {"checkpoint": "checkpoints/a-n2", "depth": 3, "samples": 100, "passes": 2, "input": inp,
+            "chance": [0.5] * 4, "tokens": {"1": [1.0, 0.7, 0.6, 0.55], "2": [0.9, 0.7, 0.6, 0.55]},
+            "memory": {"1": [0.6, 0.7, 0.62, 0.6], "2": [0.6, 0.7, 0.7, 0.9]}}]
+    (tmp_path / "p.json").write_text(json.dumps({"command": "python experiments/pass_probe.py X", "results": res}))
+    monkeypatch.setattr(report, "PASS_PROBE", tmp_path / "p.json")
+    text = "\n".join(report.pass_probe_section())
+    assert "| a-n2 | 2 | memory after pass 2 | 0.600 | 0.700 | 0.700 | 0.900 |" in text
+    assert "| input row (no computation) | | | 1.000 | 0.700 | 0.600 | 0.550 |" in text
+    assert "a-n2 (N=2): the answer row (s=3) read from memory 0.600 -> 0.900 after passes 1..2" in text
+    assert "a-n1 (N=1): the answer row (s=3) read from memory 0.700;" in text
+    assert "after pass 2 s=2, +10.0 points" in text                     # 0.70 against the input's 0.60
+    assert "gains +30.0 to +30.0 points there, after at most +5.0" in text and "`python experiments/pass_probe.py X`" in text
+    monkeypatch.setattr(report, "PASS_PROBE", tmp_path / "absent.json")
+    assert report.pass_probe_section() == []
