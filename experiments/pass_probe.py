@@ -14,7 +14,7 @@ If sleep works as iterated computation, the row a probe can read should move dee
     python experiments/pass_probe.py checkpoints/rule110-cells-n4 checkpoints/rule110-cells-n4-seed1 \
         --depth 8 --samples 2000 --json docs/results/pass_probe.json
 
-Not a test; about a minute per model on two CPU threads.
+Not a test; an experiment script like the others in experiments/.
 """
 
 from __future__ import annotations
@@ -70,12 +70,17 @@ def probe_accuracy(x: torch.Tensor, y: torch.Tensor, split: int, l2: float = 1e-
 
 
 def probe_model(folder: str, depth: int, samples: int, seed: int = 0) -> dict:
-    model, cfg = load_checkpoint(ROOT / folder if not Path(folder).is_absolute() else folder)
+    model, cfg = load_checkpoint(ROOT / folder)                              # ROOT / an absolute path is that path
     task = task_from_config(cfg["task"])
     if not isinstance(task, CellularAutomaton):
         raise SystemExit(f"{folder}: not an automaton checkpoint (task {task.name})")
     if task.states != 1 or task.cells != task.width:
         raise SystemExit(f"{folder}: the probe needs one state per sample and every cell asked (cells=width)")
+    lo, hi = task.steps_range
+    if not lo <= depth <= hi:
+        raise SystemExit(f"--depth must be a depth the model was trained on, {lo}..{hi}; got {depth}")
+    if samples < 8:
+        raise SystemExit(f"--samples must be at least 8 (half fit the probes, half score them); got {samples}")
     batch = task.sample(samples, seed=seed, split="held_out", depth=depth)
     W, L = task.width, task.window
     states = torch.tensor([r["states"][0] for r in batch.raw])               # (B, W): one state per sample

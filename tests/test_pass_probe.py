@@ -90,3 +90,10 @@ def test_results_md_tells_the_probe_from_its_json(tmp_path, monkeypatch):
     assert "gains +30.0 to +30.0 points there, after at most +5.0" in text and "`python experiments/pass_probe.py X`" in text
     monkeypatch.setattr(report, "PASS_PROBE", tmp_path / "absent.json")
     assert report.pass_probe_section() == []
+
+
+def test_the_probe_refuses_a_depth_the_model_was_not_trained_on_and_too_few_samples(ckpt):
+    with pytest.raises(SystemExit, match=r"--depth must be a depth the model was trained on, 1..3; got 9"):
+        pass_probe.probe_model(str(ckpt), depth=9, samples=40)
+    with pytest.raises(SystemExit, match="--samples must be at least 8"):
+        pass_probe.probe_model(str(ckpt), depth=2, samples=4)
