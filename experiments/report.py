@@ -329,6 +329,17 @@ def khop_hops_section() -> list[str]:
     return out + [""]
 
 
+def _below_n2(res: dict, d: str) -> str:
+    """How many N=4 seeds score below every N=2 seed at depth d, in words, or '' if none does."""
+    n2 = [r["held_out"]["per_depth"][d]["accuracy"] for _, r in res.get("N=2", [])]
+    n4 = [r["held_out"]["per_depth"][d]["accuracy"] for _, r in res.get("N=4", [])]
+    low = [a for a in n4 if n2 and a < min(n2)]
+    if not low:
+        return ""
+    return (f"{_count(len(low))} of the {_count(len(n4))} N=4 seeds ({', '.join(f'{a:.3f}' for a in low)}) "
+            f"{'is' if len(low) == 1 else 'are'} below every N=2 seed ({', '.join(f'{a:.3f}' for a in n2)})")
+
+
 def _depth_sentence(res: dict, d: str, chance: float) -> str:
     """Exact match at depth d per kind and seed, with the seed means, in words; every claim is checked here."""
     parts, means = [], {}
@@ -346,10 +357,15 @@ def _depth_sentence(res: dict, d: str, chance: float) -> str:
         said.append("the no-sleep models are near chance")
     if n1 and n4 and min(n4) > max(n1):
         said.append(f"every N=4 seed is {100 * (min(n4) - max(n1)):.1f} or more points above every N=1 seed")
+    below = _below_n2(res, d)
     if ordered and len(order) == 3:
-        said.append("the order is N=1 < N=2 < N=4 in seed means, the paper's picture")
-    elif not ordered:
-        said.append("the seed means are not ordered by N (" + " / ".join(f"{means[g]:.3f}" for g in order) + ")")
+        said.append("the order is N=1 < N=2 < N=4 in seed means, the paper's picture"
+                    + (f", but only in the means: {below}" if below else ""))
+    else:
+        if not ordered:
+            said.append("the seed means are not ordered by N (" + " / ".join(f"{means[g]:.3f}" for g in order) + ")")
+        if below:
+            said.append(below)
     spread = ""
     if len(n4) > 1 and max(n4) > 2 * max(min(n4), 1e-9):
         spread = (f"; the {_count(len(n4))} N=4 seeds differ by up to a factor of {max(n4) / max(min(n4), 1e-9):.1f}, "
@@ -426,7 +442,8 @@ def cells_section() -> list[str]:
             + (f" With {_count(len(n4))} N=4 seeds the median at t={deepest} is {sorted(n4)[len(n4) // 2]:.3f}, "
                f"{100 * (sorted(n4)[len(n4) // 2] - sum(n1) / len(n1)):+.1f} points above the N=1 mean; "
                f"{_count(sum(a - max(n1) >= 0.2 for a in n4))} of the {_count(len(n4))} N=4 seeds "
-               f"{'is' if sum(a - max(n1) >= 0.2 for a in n4) == 1 else 'are'} 20 or more points above every N=1 seed."
+               f"{'is' if sum(a - max(n1) >= 0.2 for a in n4) == 1 else 'are'} 20 or more points above every N=1 seed"
+               + (f", and {_below_n2(res, deepest)}." if _below_n2(res, deepest) else ".")
                if len(n4) >= 3 else "") + _later_seeds_status() + _seed_screen_status(res["N=4"]), "",
             _depth_sentence(res, depths[-2], first["per_depth"][depths[-2]]["chance"]), "",
             "Share of single cells right (one cell's chance, the majority rate, is the one-cell task's, by symmetry):",

@@ -128,3 +128,15 @@ def test_results_md_says_where_the_seed_screen_stands_against_the_shipped_seeds_
     assert "At step 500 of the first phase" in text                              # the step both new seeds reached
     assert "r110cells-n4-seed3 0.25 / 0.00, r110cells-n4-seed4 0.12 / 0.00 and rule110-cells-n4-seed1 " in text
     assert rs.command in text and text.startswith(" Two more N=4 seeds")
+
+
+def test_results_md_says_which_n4_seeds_fall_below_every_n2_seed():
+    import report
+
+    def res(**accs):
+        return {g: [(f"m{i}", {"held_out": {"per_depth": {"8": {"accuracy": a}}}}) for i, a in enumerate(v)]
+                for g, v in accs.items()}
+    assert report._below_n2(res(**{"N=2": [0.15, 0.16], "N=4": [0.10, 0.72, 0.13]}), "8") == \
+        "two of the three N=4 seeds (0.100, 0.130) are below every N=2 seed (0.150, 0.160)"
+    assert report._below_n2(res(**{"N=2": [0.15, 0.16], "N=4": [0.155, 0.72]}), "8") == ""   # between is not below
+    assert report._below_n2(res(**{"N=4": [0.1]}), "8") == ""
