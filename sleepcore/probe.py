@@ -42,12 +42,13 @@ import torch
 from torch import Tensor
 
 from .model import IGNORE, SleepingHybrid
-from .tasks import evolve
+from .tasks import CellularAutomaton, evolve
 from .trace import Trace
 
 __all__ = ["KEPT", "SLEPT", "NO_SLEEP", "WAYS", "MemoryProbe", "Amnesia", "consolidated_windows", "probe_trace",
            "memory_probe", "diagram_tokens", "three_ways_logits", "cell_p1", "diagram_p1", "amnesia_diagrams",
-           "error_rates"]
+           "error_rates", "PassProbe", "hidden_by_pass", "linear_probe_accuracy", "pass_probe_unsupported",
+           "pass_probe"]
 
 KEPT, SLEPT, NO_SLEEP = "kept", "slept", "no_sleep"
 WAYS = (KEPT, SLEPT, NO_SLEEP)
@@ -286,3 +287,115 @@ def error_rates(am: Amnesia) -> dict[str, np.ndarray]:
     """way -> (t,) fraction of wrong cells per step s = 1..t, over all states and cells."""
     W = am.truth.shape[-1]
     return {w: am.errors_per_step(w).mean(0) / W for w in am.p1}
+
+
+# ============================================================================ pass-by-pass row probe
+@dataclass
+class PassProbe:
+    """Which rows of the automaton a linear probe can read, pass by pass (a whole-row model, many inputs).
+
+    For held-out inputs at depth t, a logistic-regression probe per (pass n, step s) reads cell j of the
+    row after s steps (s = 0 is the input, s = t the answer) from a hidden state, the cells pooled, fitted
+    on half of the inputs and scored on the other half.
+
+    Attributes:
+        depth: t of the probed inputs.
+        samples: inputs probed (half fit, half score).
+        memory: (N, t+1) from query j's hidden state in the prediction window, after the eviction, had the
+            model slept n passes (passes 1..n of a longer sleep are the same computation): what S holds.
+        tokens: (N, t+1) from cell j's token of the state window after pass n (top-of-stack hidden state).
+        input: (t+1,) the same probe on the input row itself, rotated so cell j comes first: no computation.
+        chance: (t+1,) majority rate of each row's cells on the scored half.
+    """
+
+    depth: int
+    samples: int
+    memory: np.ndarray
+    tokens: np.ndarray
+    input: np.ndarray
+    chance: np.ndarray
+
+    @property
+    def passes(self) -> int:
+        return self.memory.shape[0]
+
+
+def hidden_by_pass(model: SleepingHybrid, tokens: Tensor, passes: int, chunk: int = 250) -> dict[str, Tensor]:
+    """Top-of-stack hidden states (B, C, D) of the first window after each pass ("pass 1".."pass N") and of the
+    windows after it ("read-out"), the model run with `passes` sleep passes, in chunks so the trace stays small."""
+    parts: dict[str, list[Tensor]] = {}
+    with torch.no_grad():
+        for a in range(0, tokens.shape[0], chunk):
+            trace = Trace()
+            model(tokens[a:a + chunk], passes=passes, trace=trace)
+            for f in trace.passes():
+                key = f"pass {f.pass_index}" if f.window == 0 else "read-out"
+                parts.setdefault(key, []).append(f["hidden"])
+    return {k: torch.cat(v) for k, v in parts.items()}
+
+
+def linear_probe_accuracy(x: Tensor, y: Tensor, split: int, l2: float = 1e-3) -> float:
+    """Logistic regression of 0/1 labels y (R,) on features x (R, F), fitted on rows [:split] (standardised
+    with their statistics), accuracy on rows [split:]."""
+    mu, sd = x[:split].mean(0), x[:split].std(0) + 1e-6
+    x = (x - mu) / sd
+    w = torch.zeros(x.shape[1], requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], max_iter=200, line_search_fn="strong_wolfe")
+    xt, yt = x[:split], y[:split].float()
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(xt @ w + b, yt) + l2 * (w * w).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        opt.step(closure)
+    with torch.no_grad():
+        return float((((x[split:] @ w + b) > 0).long() == y[split:]).float().mean())
+
+
+def pass_probe_unsupported(task) -> str | None:
+    """Why `pass_probe` cannot read this task's model, or None if it can (a whole-row automaton)."""
+    if not isinstance(task, CellularAutomaton):
+        return f"the pass-by-pass probe reads automaton rows; this model's task is {task.name}"
+    if task.states != 1 or task.cells != task.width:
+        return ("the pass-by-pass probe needs a model asked for every cell of one state (task parameters "
+                f"states=1, cells={task.width}); this one has states={task.states}, cells={task.cells}")
+    return None
+
+
+def pass_probe(model: SleepingHybrid, task, depth: int, samples: int, passes: int | None = None,
+               seed: int = 0) -> PassProbe:
+    """Probe a whole-row automaton model for every row s = 0..depth after each pass n = 1..passes (default:
+    the model's N) on `samples` held-out inputs. Raises ValueError, saying what is accepted, on bad input."""
+    reason = pass_probe_unsupported(task)
+    if reason:
+        raise ValueError(reason)
+    lo, hi = task.steps_range
+    if not lo <= depth <= hi:
+        raise ValueError(f"depth must be a depth the model was trained on, {lo}..{hi}; got {depth}")
+    if samples < 8:
+        raise ValueError(f"samples must be at least 8 (half fit the probes, half score them); got {samples}")
+    N = model.sleep_cfg.passes if passes is None else int(passes)
+    if N < 1:
+        raise ValueError(f"passes must be at least 1; got {passes}")
+    batch = task.sample(samples, seed=seed, split="held_out", depth=depth)
+    W, L = task.width, task.window
+    states = torch.tensor([r["states"][0] for r in batch.raw])               # (B, W): one state per sample
+    rows = evolve(states, task.rule, depth, task.boundary)                   # (B, depth + 1, W)
+    split = samples // 2 * W                                                 # the first half of the inputs fits
+
+    def probe(h: Tensor) -> list[float]:
+        x = h.reshape(-1, h.shape[-1]).float()
+        return [linear_probe_accuracy(x, rows[:, s].reshape(-1), split) for s in range(depth + 1)]
+
+    hidden = hidden_by_pass(model, batch.tokens, N)
+    tokens = [probe(hidden[f"pass {n}"][:, L - W:L]) for n in range(1, N + 1)]   # cell j's token after pass n
+    memory = [probe((hidden if n == N else hidden_by_pass(model, batch.tokens, n))["read-out"][:, :W])
+              for n in range(1, N + 1)]                                          # query j, had it slept n passes
+    ring = torch.stack([states.roll(-j, -1) for j in range(W)], 1)               # (B, W, W): the row from cell j
+    scored = rows[samples // 2:].float().mean((0, 2))                           # share of 1s per row, scored half
+    return PassProbe(depth=depth, samples=samples, memory=np.array(memory), tokens=np.array(tokens),
+                     input=np.array(probe(ring)), chance=np.maximum(scored, 1 - scored).numpy())

@@ -1,6 +1,6 @@
-"""The pass-by-pass probe (experiments/pass_probe.py): the probe reads what is linearly there and nothing
-else, the cells it reads line up with the automaton's cells, and "had the model slept n passes" is the
-same computation as the first n passes of a longer sleep."""
+"""The pass-by-pass probe (sleepcore.probe.pass_probe, run by experiments/pass_probe.py): the probe reads
+what is linearly there and nothing else, the cells it reads line up with the automaton's cells, and "had
+the model slept n passes" is the same computation as the first n passes of a longer sleep."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ import torch
 from sleepcore.checkpoint import save_checkpoint
 from sleepcore.config import ModelConfig, SleepConfig
 from sleepcore.model import SleepingHybrid
+from sleepcore.probe import hidden_by_pass, linear_probe_accuracy, pass_probe
 from sleepcore.tasks import make_task
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "experiments"))
-import pass_probe  # noqa: E402
+import pass_probe as probe_script  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
@@ -26,9 +27,9 @@ def test_the_probe_reads_a_linear_signal_and_not_noise():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(4000, 8, generator=g)
     y = (x[:, 3] - 0.5 * x[:, 5] > 0).long()
-    assert pass_probe.probe_accuracy(x, y, 2000) > 0.97
+    assert linear_probe_accuracy(x, y, 2000) > 0.97
     noise = torch.randint(0, 2, (4000,), generator=g)
-    assert abs(pass_probe.probe_accuracy(x, noise, 2000) - 0.5) < 0.05
+    assert abs(linear_probe_accuracy(x, noise, 2000) - 0.5) < 0.05
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def test_sleeping_n_passes_is_the_first_n_passes_of_a_longer_sleep(ckpt):
     from sleepcore.checkpoint import load_checkpoint
     model, _ = load_checkpoint(ckpt)
     tokens = make_task("rule110", width=8, steps=[1, 3], cells=8).sample(6, seed=1).tokens
-    full, two = pass_probe.hidden_by_pass(model, tokens, 3), pass_probe.hidden_by_pass(model, tokens, 2)
+    full, two = hidden_by_pass(model, tokens, 3), hidden_by_pass(model, tokens, 2)
     assert set(full) == {"pass 1", "pass 2", "pass 3", "read-out"} and set(two) == {"pass 1", "pass 2", "read-out"}
     for k in ("pass 1", "pass 2"):
         torch.testing.assert_close(two[k], full[k])
@@ -52,13 +53,23 @@ def test_sleeping_n_passes_is_the_first_n_passes_of_a_longer_sleep(ckpt):
 
 
 def test_a_probe_of_an_untrained_model_reads_the_input_row_at_its_own_cells(ckpt):
-    r = pass_probe.probe_model(str(ckpt), depth=3, samples=400)
-    assert r["passes"] == 3 and sorted(r["tokens"]) == sorted(r["memory"]) == [1, 2, 3]
-    assert all(len(v) == 4 for v in (*r["tokens"].values(), *r["memory"].values())) and len(r["chance"]) == 4
+    from sleepcore.checkpoint import load_checkpoint
+    from sleepcore.tasks import task_from_config
+    model, cfg = load_checkpoint(ckpt)
+    pp = pass_probe(model, task_from_config(cfg["task"]), depth=3, samples=400)
+    assert pp.passes == 3 and pp.memory.shape == pp.tokens.shape == (3, 4) and pp.input.shape == pp.chance.shape == (4,)
     # each cell token holds that cell: read back at s=0 (read one position off, it gets about 0.58)
-    assert r["tokens"][1][0] > 0.97
-    assert max(r["tokens"][1][1:]) < 0.75                          # later rows are not there in a random model
-    assert r["input"][0] > 0.97 and all(a < 0.75 for a in r["input"][1:])   # nor linearly in the input row
+    assert pp.tokens[0][0] > 0.97
+    assert max(pp.tokens[0][1:]) < 0.75                            # later rows are not there in a random model
+    assert pp.input[0] > 0.97 and all(a < 0.75 for a in pp.input[1:])      # nor linearly in the input row
+    assert pass_probe(model, task_from_config(cfg["task"]), depth=2, samples=40, passes=5).memory.shape == (5, 3)
+
+
+def test_the_script_writes_json_ready_lists_keyed_by_pass(ckpt):
+    r = probe_script.probe_model(str(ckpt), depth=2, samples=40)
+    assert r["passes"] == 3 and list(r["tokens"]) == list(r["memory"]) == ["1", "2", "3"]
+    assert all(isinstance(a, float) for v in (*r["tokens"].values(), *r["memory"].values(), r["input"]) for a in v)
+    assert len(r["chance"]) == 3 and r["checkpoint"] == str(ckpt)
 
 
 def test_the_probe_refuses_a_model_it_cannot_read(tmp_path):
@@ -66,8 +77,9 @@ def test_the_probe_refuses_a_model_it_cannot_read(tmp_path):
     m = SleepingHybrid(ModelConfig(vocab_size=task.vocab_size, d_model=16, n_heads=1, head_dim=8, layers="AF",
                                    max_window=task.window), SleepConfig(window=task.window, passes=2))
     save_checkpoint(tmp_path / "ck", m, task=task.config())
-    with pytest.raises(SystemExit, match="every cell asked"):
-        pass_probe.probe_model(str(tmp_path / "ck"), depth=3, samples=40)
+    with pytest.raises(SystemExit, match=r"needs a model asked for every cell of one state \(task parameters "
+                                         r"states=1, cells=8\); this one has states=1, cells=1"):
+        probe_script.probe_model(str(tmp_path / "ck"), depth=3, samples=40)
 
 
 def test_results_md_tells_the_probe_from_its_json(tmp_path, monkeypatch):
@@ -87,13 +99,14 @@ def test_results_md_tells_the_probe_from_its_json(tmp_path, monkeypatch):
     assert "a-n2 (N=2): the answer row (s=3) read from memory 0.600 -> 0.900 after passes 1..2" in text
     assert "a-n1 (N=1): the answer row (s=3) read from memory 0.700;" in text
     assert "after pass 2 s=2, +10.0 points" in text                     # 0.70 against the input's 0.60
-    assert "gains +30.0 to +30.0 points there, after at most +5.0" in text and "`python experiments/pass_probe.py X`" in text
+    assert "gains +30.0 to +30.0 points there, after at most +5.0" in text
+    assert "`python experiments/pass_probe.py X`" in text
     monkeypatch.setattr(report, "PASS_PROBE", tmp_path / "absent.json")
     assert report.pass_probe_section() == []
 
 
 def test_the_probe_refuses_a_depth_the_model_was_not_trained_on_and_too_few_samples(ckpt):
-    with pytest.raises(SystemExit, match=r"--depth must be a depth the model was trained on, 1..3; got 9"):
-        pass_probe.probe_model(str(ckpt), depth=9, samples=40)
-    with pytest.raises(SystemExit, match="--samples must be at least 8"):
-        pass_probe.probe_model(str(ckpt), depth=2, samples=4)
+    with pytest.raises(SystemExit, match=r"ck: depth must be a depth the model was trained on, 1..3; got 9"):
+        probe_script.probe_model(str(ckpt), depth=9, samples=40)
+    with pytest.raises(SystemExit, match="samples must be at least 8"):
+        probe_script.probe_model(str(ckpt), depth=2, samples=4)
