@@ -20,7 +20,9 @@ LAYER = "probe_layer"      # fast-weight block probed
 WINDOW = "probe_window"    # consolidated window probed (tasks with several)
 TOKEN = "probe_token"      # position whose v and S^T k are drawn as bars
 PASS = "probe_pass"        # pass of those bars
-STATE_KEYS = (DEPTH, LAYER, WINDOW, TOKEN, PASS)
+ROWS_RUN = "probe_rows_run"  # (checkpoint path, mtime, depth, N) the row probe was last asked for
+STATE_KEYS = (DEPTH, LAYER, WINDOW, TOKEN, PASS, ROWS_RUN)
+ROW_SAMPLES = 300            # held-out inputs of the row probe: half fit, half score
 DEPTH_LABELS = {"eca": "Depth t: automaton steps the answer needs", "khop": "Depth k: hops the answer needs",
                 "arith": "Depth: operations the answer needs"}
 
@@ -33,6 +35,13 @@ def probes_for(path: str, mtime: float, seed: int, depth: int, passes: int) -> d
     trace = probe.probe_trace(model, sample.tokens, sample.targets, passes)
     windows = probe.consolidated_windows(sample.targets, model.sleep_cfg.window)
     return {(i, w): probe.memory_probe(trace, i, w, task.vocab) for i in model.cfg.fast_layers for w in windows}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def rows_for(path: str, mtime: float, depth: int, passes: int) -> probe.PassProbe:
+    """The pass-by-pass row probe of a whole-row automaton model (`sleepcore.probe.pass_probe`)."""
+    model, _, task = lab._load(path, mtime)
+    return probe.pass_probe(model, task, depth, ROW_SAMPLES, passes=passes)
 
 
 def _use(name: str) -> None:
@@ -104,6 +113,40 @@ def token_panel(pr, ex) -> None:
                "gap between them is the residual.")
 
 
+def rows_panel(entry, task, passes: int, ex) -> None:
+    """Many held-out inputs at once: which rows of the automaton a linear probe reads from S after each pass."""
+    st.markdown("#### Which rows of the automaton can the memory give back, pass by pass?")
+    reason = probe.pass_probe_unsupported(task)
+    if reason:
+        st.caption(f"This view needs a model asked for the whole row (the shipped `rule110-cells-*`): {reason}.")
+        whole = [e.name for e in lab.catalog() if e.ok and e.name.startswith("rule110-cells")]
+        if whole:
+            best = "rule110-cells-n4-seed1" if "rule110-cells-n4-seed1" in whole else whole[0]
+            st.button(f"Probe `{best}` instead", key="probe_rows_use", on_click=_use, args=(best,),
+                      icon=":material/swap_horiz:")
+        return
+    depth = int(ss[DEPTH])
+    st.caption(f"For {ROW_SAMPLES} held-out inputs at t = {depth}, a linear probe is fitted (on half of them, scored "
+               "on the other half) to read each cell of the automaton's row after s steps from what the queries get "
+               "back from S after the eviction, had the model slept n passes. s = 0 is the input, s = t the answer. "
+               "Grey dashes: the same probe reading the input row itself, i.e. what a read with no computation gets.")
+    wanted = (entry.path, entry.mtime, depth, passes)
+    if ss.get(ROWS_RUN) != wanted:                  # measured only when asked: it takes seconds, not a blink
+        st.button(f"Measure at t = {depth} with N = {passes} (a few seconds)", key="probe_rows_go",
+                  icon=":material/query_stats:", on_click=ss.__setitem__, args=(ROWS_RUN, wanted))
+        return
+    with st.spinner(f"Running {passes} sleeps and fitting {passes * (depth + 1)} probes…"):
+        pp = rows_for(entry.path, entry.mtime, depth, passes)
+    lab.chart(viz_memory.pass_probe_figure(pp), key="probe_rows", export=ex,
+              data={"memory_by_pass": pp.memory, "input_row": pp.input, "chance": pp.chance},
+              title="Rows of the automaton read from the memory after each pass")
+    last, before = pp.memory[-1][depth], (pp.memory[-2][depth] if passes > 1 else None)
+    st.caption(f"After pass {passes} the answer row is read right on {last:.0%} of cells"
+               + (f", after pass {passes - 1} on {before:.0%}" if before is not None else "")
+               + f" (the input row alone gives {pp.input[depth]:.0%}). If sleep computed the rollout one row at a "
+               "time, each pass would lift the next row; docs/results.md measures this on all seven whole-row models.")
+
+
 def main() -> None:
     st.title("Memory probe")
     st.caption("Ask the fast weights S, after each pass over a window the model consolidates, to give back what "
@@ -158,6 +201,7 @@ def main() -> None:
                    "1, dashed: head 2.")
     with right:
         token_panel(pr, ex)
+    rows_panel(entry, task, passes, ex)
     ex.menu()
 
 

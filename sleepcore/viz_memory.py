@@ -9,11 +9,12 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .probe import KEPT, NO_SLEEP, SLEPT, MemoryProbe
-from .viz import INK, MUTED, RIGHT_COLOR, SEQUENTIAL, SLEEP_COLOR, WAKE_COLOR, WRONG_COLOR, _figure, heads_heatmap
+from .probe import KEPT, NO_SLEEP, SLEPT, MemoryProbe, PassProbe
+from .viz import (INK, MUTED, RIGHT_COLOR, SEQUENTIAL, SLEEP_COLOR, WAKE_COLOR, WRONG_COLOR, _figure, heads_heatmap,
+                  passes_color)
 
 __all__ = ["WAY_LABELS", "WAY_COLORS", "BASELINE", "pass_labels", "probe_heatmap", "recall_by_pass_figure",
-           "token_bars_figure", "errors_by_step_figure", "difference_figure"]
+           "token_bars_figure", "errors_by_step_figure", "difference_figure", "pass_probe_figure"]
 
 BASELINE = "baseline"   # the trained cache-kept attention model, a fourth way on the amnesia page
 WAY_LABELS = {KEPT: "cache kept (oracle)", SLEPT: "N passes, then cleared", NO_SLEEP: "no sleep, cleared",
@@ -171,3 +172,28 @@ def difference_figure(saved: np.ndarray, lost: np.ndarray, truth: np.ndarray, ti
     )
     return _figure(traces, layout, 66 + T1 * cell, margin=dict(l=22, r=4, t=30, b=36))
 
+
+
+def pass_probe_figure(pp: PassProbe, height: int = 300) -> go.Figure:
+    """Probe accuracy for each row s = 0..t of the automaton, read from the memory after each pass (one line
+    per pass, wake blue to deep sleep purple), against the same probe reading the input row (grey, dashed)."""
+    xs = list(range(pp.depth + 1))
+    traces = [dict(type="scatter", x=xs, y=pp.input, mode="lines", name="input row (no computation)",
+                   line=dict(color=MUTED, width=1.6, dash="dash"),
+                   hovertemplate="row after %{x} steps<br>read from the input row %{y:.3f}<extra></extra>"),
+              dict(type="scatter", x=xs, y=pp.chance, mode="lines", name="chance", showlegend=False,
+                   line=dict(color=MUTED, width=1, dash="dot"), hoverinfo="skip")]
+    for n in range(1, pp.passes + 1):
+        traces.append(dict(type="scatter", x=xs, y=pp.memory[n - 1], mode="lines+markers",
+                           name=f"after pass {n}" + (" (wake)" if n == 1 else ""),
+                           line=dict(color=passes_color(n), width=2.4 if n == pp.passes else 1.8), marker=dict(size=6),
+                           hovertemplate=f"memory after pass {n}<br>row after %{{x}} steps read right on %{{y:.3f}} "
+                                         "of cells<extra></extra>"))
+    layout = dict(
+        xaxis=dict(title=dict(text=f"row of the automaton: after s steps (s = {pp.depth} is the answer)", font_size=11),
+                   tickmode="array", tickvals=xs, gridcolor="white", zeroline=False),
+        yaxis=dict(title=dict(text="cells read right by a linear probe", font_size=11), range=[0.45, 1.02],
+                   gridcolor="white", tickformat=".0%"),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, font_size=11),
+    )
+    return _figure(traces, layout, height, margin=dict(l=56, r=16, t=36, b=44))

@@ -360,3 +360,23 @@ def test_the_checkpoint_menu_lists_rule110_first_then_khop_then_arithmetic():
     order = [t for i, t in enumerate(tasks) if t not in tasks[:i]]
     assert order[:3] == ["rule110", "khop", "arith"], options
     assert options.index("rule110-n4") + 1 == options.index("rule110-n4-seed1")   # a second seed follows its model
+
+
+# ---------------------------------------------------------------------------- the row probe on the probe page
+def test_the_row_probe_runs_when_asked_and_only_for_the_setting_it_was_asked_for():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/probe.py").run()                               # rule110-n4 asks one cell, not the row
+    no_exception(at)
+    assert any("needs a model asked for the whole row" in c.value and "cells=1" in c.value for c in at.caption)
+    at.button(key="probe_rows_use").click().run()
+    assert at.session_state["ckpt"] == "rule110-cells-n4-seed1"
+    charts = len(at.get("plotly_chart"))
+    assert [b.label for b in at.button if b.key == "probe_rows_go"] == ["Measure at t = 8 with N = 4 (a few seconds)"]
+    at.button(key="probe_rows_go").click().run()
+    no_exception(at)
+    assert len(at.get("plotly_chart")) == charts + 1
+    said = next(c.value for c in at.caption if "answer row is read right on" in c.value)
+    high = int(said.split("read right on ")[1].split("%")[0])
+    assert high >= 85                                   # this seed gets t=8 whole rows right 72% of the time
+    at.select_slider(key="probe_depth").set_value(7).run()               # another setting: asked for again
+    assert len(at.get("plotly_chart")) == charts and any(b.key == "probe_rows_go" for b in at.button)

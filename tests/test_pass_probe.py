@@ -110,3 +110,17 @@ def test_the_probe_refuses_a_depth_the_model_was_not_trained_on_and_too_few_samp
         probe_script.probe_model(str(ckpt), depth=9, samples=40)
     with pytest.raises(SystemExit, match="samples must be at least 8"):
         probe_script.probe_model(str(ckpt), depth=2, samples=4)
+
+
+def test_the_figure_draws_one_line_per_pass_over_the_input_reference():
+    import numpy as np
+    from sleepcore.probe import PassProbe
+    from sleepcore.viz import WAKE_COLOR, passes_color
+    from sleepcore.viz_memory import pass_probe_figure
+    mem = np.linspace(0.5, 1.0, 12).reshape(3, 4)
+    fig = pass_probe_figure(PassProbe(3, 100, mem, mem, np.full(4, 0.6), np.full(4, 0.5)))
+    names = [t.name for t in fig.data]
+    assert names == ["input row (no computation)", "chance", "after pass 1 (wake)", "after pass 2", "after pass 3"]
+    assert list(fig.data[4].y) == list(mem[2]) and list(fig.data[0].y) == [0.6] * 4
+    assert list(fig.data[2].x) == [0, 1, 2, 3]
+    assert fig.data[2].line.color == WAKE_COLOR and fig.data[4].line.color == passes_color(3)
