@@ -919,9 +919,9 @@ def _seed_screen_status(n4: list[tuple[str, dict]]) -> str:
     return (f" {_count(len(rs.runs)).capitalize()} more N=4 seeds are in training from scratch as a screen of how often N=4 finds the deep "
             f"computation (`{rs.spec}`, state committed in `{rs.runs_dir}/`, resumed by `{rs.command}`; "
             f"{where}). "
-            f"At step {step:,} of the first phase, the training logs' t=6 / t=7 exact match (1,000 fresh inputs "
-            f"mixed over t, about 125 per t) reads: "
-            + _and([f"{n} {pd.get('6', float('nan')):.2f} / {pd.get('7', float('nan')):.2f}" for n, pd in at])
+            f"At step {step:,} of the first phase, the training logs' t=5 / t=6 / t=7 exact match (1,000 fresh "
+            f"inputs mixed over t, about 125 per t) reads: "
+            + _and([f"{n} " + " / ".join(f"{pd.get(d, float('nan')):.2f}" for d in ("5", "6", "7")) for n, pd in at])
             + ". These seeds are not in the tables until they have had every phase the others had.")
 
 

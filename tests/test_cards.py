@@ -121,12 +121,12 @@ def test_results_md_says_where_the_seed_screen_stands_against_the_shipped_seeds_
         (tmp_path / run).mkdir()
         (tmp_path / run / "train_state.json").write_text(json.dumps({"step": step}))
         (tmp_path / run / "log.jsonl").write_text("".join(
-            json.dumps({"step": s, "eval": {"per_depth": {"6": t6 * s / 1000, "7": 0.0}}}) + "\n"
+            json.dumps({"step": s, "eval": {"per_depth": {"5": 0.5, "6": t6 * s / 1000, "7": 0.0}}}) + "\n"
             for s in range(250, step + 1, 250)))
     text = report._seed_screen_status([("rule110-cells-n4-seed1", {})])
     assert "r110cells-n4-seed3 at step 750 and r110cells-n4-seed4 at step 500" in text
     assert "At step 500 of the first phase" in text                              # the step both new seeds reached
-    assert "r110cells-n4-seed3 0.25 / 0.00, r110cells-n4-seed4 0.12 / 0.00 and rule110-cells-n4-seed1 " in text
+    assert "r110cells-n4-seed3 0.50 / 0.25 / 0.00, r110cells-n4-seed4 0.50 / 0.12 / 0.00 and rule110-cells-n4-seed1 " in text
     assert rs.command in text and text.startswith(" Two more N=4 seeds")
 
 
