@@ -97,6 +97,23 @@ def snap(page, name: str, height: int) -> Path:
     return path
 
 
+def snap_section(page, name: str, first: str, last: str) -> Path:
+    """Write docs/img/<name>.png: the part of the page from the heading `first` to the end of the text `last`."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 2600})
+    wait_idle(page)
+    page.wait_for_timeout(400)
+    top = page.get_by_role("heading", name=first).first.bounding_box()
+    end = page.get_by_text(last).first.bounding_box()
+    path = OUT / f"{name}.png"
+    x = max(0.0, top["x"] - 24)                   # the main column only, not the sidebar beside it
+    page.screenshot(path=str(path), full_page=True,
+                    clip={"x": x, "y": top["y"] - 16, "width": min(1280 - x, end["x"] + end["width"] + 24 - x),
+                          "height": end["y"] + end["height"] + 24 - top["y"]})
+    print(f"wrote {path.relative_to(ROOT)}")
+    return path
+
+
 def click(page, key: str) -> None:
     """Click the button placed with this key (Streamlit marks it with the class st-key-<key>) once the app
     is idle, so no stale copy of it is on the page."""
@@ -173,6 +190,12 @@ def main(argv: list[str] | None = None) -> int:
             expect(page.get_by_text(ready).first).to_be_visible(timeout=120_000)
             print(f"{path}: drawn in {time.perf_counter() - t0:.2f} s")
             snap(page, name, height)
+
+        page.goto(f"{url}/probe?ckpt=rule110-cells-n4-seed1", wait_until="domcontentloaded")
+        expect(page.get_by_role("heading", name="Memory probe")).to_be_visible(timeout=60_000)
+        timed("memory probe: rows read after each pass (300 inputs)", lambda: click(page, "probe_rows_go"),
+              lambda: expect(page.get_by_text("answer row is read right on")).to_be_visible(timeout=120_000))
+        snap_section(page, "probe-rows", "Which rows of the automaton", "answer row is read right on")
 
         page.goto(f"{url}/cost", wait_until="domcontentloaded")
         expect(page.get_by_role("heading", name="Cost of memory")).to_be_visible(timeout=60_000)
