@@ -47,8 +47,8 @@ from .trace import Trace
 
 __all__ = ["KEPT", "SLEPT", "NO_SLEEP", "WAYS", "MemoryProbe", "Amnesia", "consolidated_windows", "probe_trace",
            "memory_probe", "diagram_tokens", "three_ways_logits", "cell_p1", "diagram_p1", "amnesia_diagrams",
-           "error_rates", "PassProbe", "hidden_by_pass", "linear_probe_accuracy", "pass_probe_unsupported",
-           "pass_probe"]
+           "error_rates", "PassProbe", "hidden_after_each_pass", "linear_probe_accuracy", "linear_probe_accuracies",
+           "pass_probe_unsupported", "pass_probe"]
 
 KEPT, SLEPT, NO_SLEEP = "kept", "slept", "no_sleep"
 WAYS = (KEPT, SLEPT, NO_SLEEP)
@@ -320,40 +320,67 @@ class PassProbe:
         return self.memory.shape[0]
 
 
-def hidden_by_pass(model: SleepingHybrid, tokens: Tensor, passes: int, chunk: int = 250) -> dict[str, Tensor]:
-    """Top-of-stack hidden states (B, C, D) of the first window after each pass ("pass 1".."pass N") and of the
-    windows after it ("read-out"), the model run with `passes` sleep passes, in chunks so the trace stays small."""
-    parts: dict[str, list[Tensor]] = {}
-    with torch.no_grad():
-        for a in range(0, tokens.shape[0], chunk):
-            trace = Trace()
-            model(tokens[a:a + chunk], passes=passes, trace=trace)
-            for f in trace.passes():
-                key = f"pass {f.pass_index}" if f.window == 0 else "read-out"
-                parts.setdefault(key, []).append(f["hidden"])
-    return {k: torch.cat(v) for k, v in parts.items()}
+@torch.no_grad()
+def hidden_after_each_pass(model: SleepingHybrid, tokens: Tensor, passes: int,
+                           chunk: int = 250) -> tuple[list[Tensor], list[Tensor]]:
+    """Top-of-stack hidden states after each pass n = 1..passes over the first window of `tokens` (B, T), and
+    of the tokens after it asked after the eviction had the model slept n passes, from one run per chunk.
+
+    The window is streamed into a memory that evicts nothing (as `three_ways_logits` does); after pass n the
+    question is asked of a copy whose cache is cleared (hard eviction: only S crosses), then one more sleep pass
+    runs on the original. Passes 1..n of a longer sleep are the same computation as a sleep of n passes, so this
+    equals running the model n times with `passes=n`, in 1 + passes runs of the window instead of n(n+1)/2.
+    Returns ([(B, L, D) per pass], [(B, T - L, D) per pass])."""
+    L = model.sleep_cfg.window
+    if tokens.shape[1] <= L:
+        raise ValueError(f"tokens must hold a full window of L = {L} and a question; got {tokens.shape[1]}")
+    window: list[list[Tensor]] = [[] for _ in range(passes)]
+    asked: list[list[Tensor]] = [[] for _ in range(passes)]
+    for a in range(0, tokens.shape[0], chunk):
+        part = tokens[a:a + chunk]
+        mem = model.new_memory(part.shape[0], eviction="none")            # nothing evicted, attention unbounded
+        for i in range(L):
+            model.step(part[:, i], mem)                                    # pass 1: wake
+        for n in range(passes):
+            if n:
+                model.sleep(mem, 2, evict=False)                           # one more pass, the cache kept
+            window[n].append(torch.cat(mem.window_hidden, 1))
+            m = mem.clone()
+            m.kv.reset()                                                   # the eviction: only S crosses
+            m.window_hidden, m.window_start = [], m.position
+            model(part[:, L:], memory=m)
+            asked[n].append(torch.cat(m.window_hidden, 1))
+    return [torch.cat(w) for w in window], [torch.cat(q) for q in asked]
 
 
 def linear_probe_accuracy(x: Tensor, y: Tensor, split: int, l2: float = 1e-3) -> float:
     """Logistic regression of 0/1 labels y (R,) on features x (R, F), fitted on rows [:split] (standardised
     with their statistics), accuracy on rows [split:]."""
+    return linear_probe_accuracies(x, y[:, None], split, l2)[0]
+
+
+def linear_probe_accuracies(x: Tensor, Y: Tensor, split: int, l2: float = 1e-3) -> list[float]:
+    """One logistic regression per column of the 0/1 labels Y (R, S) on the same features x (R, F), fitted
+    together (the summed loss is separable, so each column gets its own optimum) on rows [:split], standardised
+    with their statistics; the accuracy of each on rows [split:]."""
     mu, sd = x[:split].mean(0), x[:split].std(0) + 1e-6
     x = (x - mu) / sd
-    w = torch.zeros(x.shape[1], requires_grad=True)
-    b = torch.zeros(1, requires_grad=True)
+    w = torch.zeros(x.shape[1], Y.shape[1], requires_grad=True)
+    b = torch.zeros(Y.shape[1], requires_grad=True)
     opt = torch.optim.LBFGS([w, b], max_iter=200, line_search_fn="strong_wolfe")
-    xt, yt = x[:split], y[:split].float()
+    xt, yt = x[:split], Y[:split].float()
 
     def closure():
         opt.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(xt @ w + b, yt) + l2 * (w * w).sum()
+        loss = (torch.nn.functional.binary_cross_entropy_with_logits(xt @ w + b, yt, reduction="none").mean(0).sum()
+                + l2 * (w * w).sum())
         loss.backward()
         return loss
 
     with torch.enable_grad():
         opt.step(closure)
     with torch.no_grad():
-        return float((((x[split:] @ w + b) > 0).long() == y[split:]).float().mean())
+        return (((x[split:] @ w + b) > 0).long() == Y[split:]).float().mean(0).tolist()
 
 
 def pass_probe_unsupported(task) -> str | None:
@@ -387,14 +414,14 @@ def pass_probe(model: SleepingHybrid, task, depth: int, samples: int, passes: in
     rows = evolve(states, task.rule, depth, task.boundary)                   # (B, depth + 1, W)
     split = samples // 2 * W                                                 # the first half of the inputs fits
 
-    def probe(h: Tensor) -> list[float]:
-        x = h.reshape(-1, h.shape[-1]).float()
-        return [linear_probe_accuracy(x, rows[:, s].reshape(-1), split) for s in range(depth + 1)]
+    labels = rows.transpose(1, 2).reshape(-1, depth + 1)                     # (B * W, depth + 1): cell j, row s
 
-    hidden = hidden_by_pass(model, batch.tokens, N)
-    tokens = [probe(hidden[f"pass {n}"][:, L - W:L]) for n in range(1, N + 1)]   # cell j's token after pass n
-    memory = [probe((hidden if n == N else hidden_by_pass(model, batch.tokens, n))["read-out"][:, :W])
-              for n in range(1, N + 1)]                                          # query j, had it slept n passes
+    def probe(h: Tensor) -> list[float]:
+        return linear_probe_accuracies(h.reshape(-1, h.shape[-1]).float(), labels, split)
+
+    window, asked = hidden_after_each_pass(model, batch.tokens, N)
+    tokens = [probe(h[:, L - W:L]) for h in window]                             # cell j's token after pass n
+    memory = [probe(h[:, :W]) for h in asked]                                   # query j, had it slept n passes
     ring = torch.stack([states.roll(-j, -1) for j in range(W)], 1)               # (B, W, W): the row from cell j
     scored = rows[samples // 2:].float().mean((0, 2))                           # share of 1s per row, scored half
     return PassProbe(depth=depth, samples=samples, memory=np.array(memory), tokens=np.array(tokens),

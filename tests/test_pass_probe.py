@@ -13,7 +13,8 @@ import torch
 from sleepcore.checkpoint import save_checkpoint
 from sleepcore.config import ModelConfig, SleepConfig
 from sleepcore.model import SleepingHybrid
-from sleepcore.probe import hidden_by_pass, linear_probe_accuracy, pass_probe
+from sleepcore.probe import hidden_after_each_pass, linear_probe_accuracy, pass_probe
+from sleepcore.trace import Trace
 from sleepcore.tasks import make_task
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,15 +42,28 @@ def ckpt(tmp_path_factory) -> Path:
     return save_checkpoint(tmp_path_factory.mktemp("probe") / "ck", m, task=task.config())
 
 
-def test_sleeping_n_passes_is_the_first_n_passes_of_a_longer_sleep(ckpt):
+def reference_hidden(model, tokens, passes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The plain way: the model run with `passes` (Algorithm 1, hard eviction), its hidden states from a trace:
+    the state window after its last pass, and the question window."""
+    trace = Trace()
+    with torch.no_grad():
+        model(tokens, passes=passes, trace=trace)
+    frames = trace.passes()
+    return ([f for f in frames if f.window == 0 and f.pass_index == passes][0]["hidden"],
+            torch.cat([f["hidden"] for f in frames if f.window > 0], 1))
+
+
+def test_one_run_gives_what_sleeping_n_passes_gives_for_every_n(ckpt):
     from sleepcore.checkpoint import load_checkpoint
     model, _ = load_checkpoint(ckpt)
     tokens = make_task("rule110", width=8, steps=[1, 3], cells=8).sample(6, seed=1).tokens
-    full, two = hidden_by_pass(model, tokens, 3), hidden_by_pass(model, tokens, 2)
-    assert set(full) == {"pass 1", "pass 2", "pass 3", "read-out"} and set(two) == {"pass 1", "pass 2", "read-out"}
-    for k in ("pass 1", "pass 2"):
-        torch.testing.assert_close(two[k], full[k])
-    assert not torch.allclose(two["read-out"], full["read-out"])     # the third pass changed what S gives back
+    window, asked = hidden_after_each_pass(model, tokens, 4, chunk=4)     # 4 > the trained N = 3; chunks of 4, 2
+    assert len(window) == len(asked) == 4
+    for n in range(1, 5):
+        ref_window, ref_asked = reference_hidden(model, tokens, n)
+        torch.testing.assert_close(window[n - 1], ref_window, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(asked[n - 1], ref_asked, atol=1e-5, rtol=1e-4)
+    assert not torch.allclose(asked[1], asked[2])                     # each pass changed what S gives back
 
 
 def test_a_probe_of_an_untrained_model_reads_the_input_row_at_its_own_cells(ckpt):
