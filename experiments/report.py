@@ -433,6 +433,7 @@ def cells_section() -> list[str]:
     n1 = [r["held_out"]["per_depth"][deepest]["accuracy"] for _, r in res["N=1 (no sleep)"]]
     chance = first["per_depth"][deepest]["chance"]
     met = min(n4) - max(n1) >= 0.2 and max(n1) - chance < 0.05
+    below = _below_n2(res, deepest)
     out += ["", f"At the deepest depth (t={deepest}) N=4 gets the whole row right on "
             f"{', '.join(f'{a:.3f}' for a in n4)} of held-out inputs (seeds), N=1 on {', '.join(f'{a:.3f}' for a in n1)}"
             f", chance {chance:.3f}: a gain of {100 * (min(n4) - max(n1)):+.1f} to {100 * (max(n4) - min(n1)):+.1f} "
@@ -443,7 +444,7 @@ def cells_section() -> list[str]:
                f"{100 * (sorted(n4)[len(n4) // 2] - sum(n1) / len(n1)):+.1f} points above the N=1 mean; "
                f"{_count(sum(a - max(n1) >= 0.2 for a in n4))} of the {_count(len(n4))} N=4 seeds "
                f"{'is' if sum(a - max(n1) >= 0.2 for a in n4) == 1 else 'are'} 20 or more points above every N=1 seed"
-               + (f", and {_below_n2(res, deepest)}." if _below_n2(res, deepest) else ".")
+               + (f", and {below}." if below else ".")
                if len(n4) >= 3 else "") + _later_seeds_status() + _seed_screen_status(res["N=4"]), "",
             _depth_sentence(res, depths[-2], first["per_depth"][depths[-2]]["chance"]), "",
             "Share of single cells right (one cell's chance, the majority rate, is the one-cell task's, by symmetry):",
