@@ -208,9 +208,7 @@ def three_ways_logits(model: SleepingHybrid, tokens: Tensor, passes: int,
     mem = model.new_memory(tokens.shape[0], eviction="none")     # nothing evicted, attention unbounded
 
     def ask(keep_cache: bool) -> Tensor:
-        m = mem.clone()
-        if not keep_cache:
-            m.kv.reset()                                         # hard eviction: only S crosses
+        m = mem.clone() if keep_cache else mem.evicted_copy()    # hard eviction: only S crosses
         for i in range(L, tokens.shape[1]):
             out = model.step(tokens[:, i], m)
         return out
@@ -345,9 +343,7 @@ def hidden_after_each_pass(model: SleepingHybrid, tokens: Tensor, passes: int,
             if n:
                 model.sleep(mem, 2, evict=False)                           # one more pass, the cache kept
             window[n].append(torch.cat(mem.window_hidden, 1))
-            m = mem.clone()
-            m.kv.reset()                                                   # the eviction: only S crosses
-            m.window_hidden, m.window_start = [], m.position
+            m = mem.evicted_copy()                                         # the eviction: only S crosses
             model(part[:, L:], memory=m)
             asked[n].append(torch.cat(m.window_hidden, 1))
     return [torch.cat(w) for w in window], [torch.cat(q) for q in asked]

@@ -197,3 +197,10 @@ class Memory:
     def clone(self) -> "Memory":
         return Memory(self.fast.clone(), self.kv.clone(), self.position, self.window_start,
                       [h.clone() for h in self.window_hidden], self.window_supervised)
+
+    def evicted_copy(self) -> "Memory":
+        """A copy as it would be right after a hard eviction here, whatever this memory's policy: S
+        cloned, the KV cache empty, a new window starting at the current position. Asking a question
+        of it asks what S alone carries (the explorer's probes); this memory is left as it is."""
+        return Memory(self.fast.clone(), KVCache(self.kv.layers, self.kv.window, self.kv.policy),
+                      self.position, self.position)

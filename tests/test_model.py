@@ -375,6 +375,27 @@ def test_sleep_without_eviction_writes_the_same_S_and_keeps_the_cache():
     assert any(not torch.equal(untouched.fast[i], kept.fast[i]) for i in kept.fast.layers)
 
 
+def test_evicted_copy_is_the_memory_after_a_hard_eviction():
+    """A never-evicting memory that slept without evicting, asked through evicted_copy(), predicts exactly
+    what the hard-evicting memory predicts; the original keeps its cache and window."""
+    model = build(3)
+    x = tokens_for(L + 4, seed=5)
+    B = x.shape[0]
+    normal, kept = model.new_memory(B), model.new_memory(B, eviction="none")
+    for t in range(L):
+        model.step(x[:, t], normal)
+        model.step(x[:, t], kept)
+    model.sleep(normal)
+    model.sleep(kept, evict=False)
+    copy = kept.evicted_copy()
+    assert (copy.kv.occupancy, copy.window_hidden, copy.tokens_in_window) == (0, [], 0)
+    assert kept.kv.occupancy == L and kept.tokens_in_window == L
+    for t in range(L, x.shape[1]):
+        torch.testing.assert_close(model.step(x[:, t], copy), model.step(x[:, t], normal), rtol=0, atol=0)
+    assert kept.kv.occupancy == L and kept.position == L    # asking the copy changed nothing here
+    assert all(not torch.equal(kept.fast[i], copy.fast[i]) for i in kept.fast.layers)
+
+
 # ================================================================== sleep and gradients
 def test_sleep_never_changes_parameters_and_records_no_graph():
     model = build(3)
