@@ -95,7 +95,20 @@ LATER_WHERE = {   # where each later seed trained
                               "this session's evaluations and tests, both phases in one session"}
 for _n, _rs in LATER.items():
     PROVENANCE[_n] = (_rs.spec, _rs.runs[_n], LATER_WHERE[_n])
+# The whole-row attention-only baselines: the hybrids' five phases, in two folders (inflight.CELLS_ATTN)
+ATTN = inflight.CELLS_ATTN
+ATTN_WHERE = ("this project's 2-core CPU machine (AMD EPYC, torch 2.13.0+cpu), one thread per run, up to three runs "
+              "side by side")
+for _n, _run in ATTN[0].runs.items():
+    PROVENANCE[_n] = (ATTN[0].spec, _run, ATTN_WHERE)
 DESCRIPTION = {
+    "rule110-cells-attn-evicted": "attention-only transformer of the same width asked for all 16 cells, its KV cache "
+                                  "evicted every window (nothing can cross: the floor)",
+    "rule110-cells-attn-kept": "attention-only transformer of the same width asked for all 16 cells, its cache kept "
+                               "(an upper bound that is not memory-bounded)",
+    "rule110-cells-attn-evicted-seed1": "second seed of the whole-row attention-only transformer with its KV cache "
+                                        "evicted every window",
+    "rule110-cells-attn-kept-seed1": "second seed of the whole-row attention-only transformer with its cache kept",
     "rule110-cells-n1": "the no-sleep hybrid (N=1) asked for all 16 cells of the ring after t steps",
     "rule110-cells-n1-seed1": "second seed of the no-sleep hybrid (N=1) asked for all 16 cells",
     "rule110-cells-n2": "the sleeping hybrid with N=2 passes asked for all 16 cells of the ring after t steps",
@@ -409,11 +422,57 @@ def _later_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, ru
             "keeps it, including its state at step 4,000).", "", *_third_phase(cfg, log, run)]
 
 
+def _attn_text(cfg: dict, log: list[dict], where: str, run: str) -> list[str]:
+    """A whole-row attention-only baseline: the hybrids' phases, one line each, as far as this checkpoint went."""
+    tr, steps = cfg["train"], cfg.get("trained_steps", 0)
+    w = json.dumps([int(x) if x == int(x) else x for x in cfg["task"].get("depth_weights") or []],
+                   separators=(",", ":"))       # present once the checkpoint has reached phase 4
+    out = [f"Trained exactly as the whole-row hybrids (`rule110-cells-n1`, `-n2`, `-n4`), phase for phase: the same "
+           f"data, batch {tr['batch_size']}, optimiser (Muon lr {tr['lr']} + AdamW lr {tr['adam_lr']}, warmup "
+           f"{tr['warmup']}, clip {tr['clip']}, seed {tr['seed']}) and schedules, on {where}. Each phase recomputes the "
+           f"cosine over its own end (a warm restart; it decays to {tr['min_lr_ratio']:.0%} at every phase end):", ""]
+    start = 0
+    for i, rs in enumerate(ATTN):
+        if steps <= start:
+            break
+        end = min(steps, rs.steps)
+        w0 = _wall_at(log, start) if start else 0.0
+        w1 = _wall_at(log, rs.steps) if steps > rs.steps else cfg.get("wall_seconds")
+        what = ("from scratch" if i == 0 else "in the same folder" if i != 3 else
+                f"from the phase-3 state (`--init-from {ATTN[2].runs_dir}/{run}`), t drawn in proportion to t² "
+                f"(`depth_weights={w}`)")
+        if i == 4:
+            what += ", the same curriculum"
+        out.append(f"- Phase {i + 1}, steps {start:,}-{end:,}, {what}; training wall time "
+                   + (f"{w1 - w0:,.0f} s." if w0 is not None and w1 else "not recorded."))
+        start = rs.steps
+    out += ["", f"Commands (sweeps `{ATTN[0].spec}` and `{ATTN[-1].spec}`, run `{run}`):", "", "```"]
+    start = 0
+    for rs in ATTN:
+        if steps <= start:
+            break
+        out.append(f"python -m sleepcore.train --out {rs.runs_dir}/{run} --no-progress --threads 1 --device cpu "
+                   f"{spec_flags(rs.spec, run)} --steps {rs.steps}")
+        start = rs.steps
+    out += ["```", "", "launched (and resumed, where a session ended first, with the same command) by:", "", "```"]
+    start = 0
+    for rs in ATTN:
+        if steps <= start:
+            break
+        out.append(rs.command)
+        start = rs.steps
+    last = next(rs for rs in ATTN if steps <= rs.steps)
+    out += ["```", "", f"The checkpoint is a copy of `{last.runs_dir}/{run}`.", ""]
+    return out
+
+
 def training_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, run: str) -> list[str]:
     """How the model was trained: where, the schedule in its three phases, wall times, the exact commands."""
     tr, steps = cfg["train"], cfg.get("trained_steps")
     if name in LATER:
         return _later_text(name, cfg, log, where, spec, run)
+    if spec == ATTN[0].spec:
+        return _attn_text(cfg, log, where, run)
     if spec == CELLS_SPEC:      # one phase, from scratch
         command = (f"python -m sleepcore.train --out runs_cpu/r110cells_full/{run} {spec_flags(spec, run)} "
                    f"--steps {CELLS_STEPS} --threads 1 --device cpu")

@@ -143,6 +143,32 @@ CELLS_SEEDS34 = RunSet(
     runs={"rule110-cells-n4-seed3": "r110cells-n4-seed3", "rule110-cells-n4-seed4": "r110cells-n4-seed4"},
     parallel=2, max_minutes=150)
 
+_ATTN_RUNS = {"rule110-cells-attn-evicted": "r110cells-attn-evicted", "rule110-cells-attn-kept": "r110cells-attn-kept",
+              "rule110-cells-attn-evicted-seed1": "r110cells-attn-evicted-seed1",
+              "rule110-cells-attn-kept-seed1": "r110cells-attn-kept-seed1"}
+_ATTN_ABOUT = ("Rule 110 asking all 16 cells, the attention-only baselines (layers AA; cache evicted every window, "
+               "and cache kept), two seeds each, put through the hybrids' five phases: ")
+CELLS_ATTN = [   # one RunSet per phase, in order; phases 1-3 share a folder, so do phases 4-5
+    RunSet(about=_ATTN_ABOUT + f"phase {i + 1}, to {steps:,} steps" + (" (in the same folder)" if i else " from scratch"),
+           spec="experiments/sweep_rule110_cells_attn.json", runs_dir="experiments/resume/r110cells_attn",
+           steps=steps, runs=_ATTN_RUNS, parallel=2, max_minutes=150)
+    for i, steps in enumerate((4000, 6000, 7500))] + [
+    RunSet(about=_ATTN_ABOUT + f"phase {i + 4}, to {steps:,} steps with t drawn in proportion to t^2, "
+           + ("starting (--init-from) from the phase-3 folder" if i == 0 else "in the same folder"),
+           spec="experiments/sweep_rule110_cells_attn_curr.json", runs_dir="experiments/resume/r110cells_attn_curr",
+           steps=steps, runs=_ATTN_RUNS, parallel=2, max_minutes=150)
+    for i, steps in enumerate((8500, 10000))]
+
+
+def attn_phase() -> RunSet:
+    """The phase of the attention-only baselines now under way: the first not finished by every run (the last
+    when all are)."""
+    for rs in CELLS_ATTN:
+        if any((p := rs.progress(run)) is None or p["step"] < rs.steps for run in rs.runs.values()):
+            return rs
+    return CELLS_ATTN[-1]
+
+
 IN_FLIGHT = [CELLS_SEEDS34, CELLS_P5, CELLS_P4, CELLS_P3, ARITH5]
 
 
@@ -165,7 +191,7 @@ def describe(rs: RunSet) -> list[str]:
 
 
 def main() -> int:
-    for rs in IN_FLIGHT:
+    for rs in [attn_phase()] + IN_FLIGHT:
         print("\n".join(describe(rs)))
     return 0
 
