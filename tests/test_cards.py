@@ -116,6 +116,7 @@ def test_results_md_says_where_the_seed_screen_stands_against_the_shipped_seeds_
     import report
     rs = dataclasses.replace(inflight.CELLS_SEEDS34, runs_dir=str(tmp_path))      # absolute: ROOT / it is it
     monkeypatch.setattr(inflight, "CELLS_SEEDS34", rs)
+    monkeypatch.setattr(report, "CELLS_AT4000", tmp_path / "no-evals")           # not evaluated at 4,000 yet
     assert report._seed_screen_status([]) == ""                                  # nothing started: nothing said
     for run, (step, t6) in {"r110cells-n4-seed3": (750, 0.5), "r110cells-n4-seed4": (500, 0.25)}.items():
         (tmp_path / run).mkdir()
@@ -130,6 +131,25 @@ def test_results_md_says_where_the_seed_screen_stands_against_the_shipped_seeds_
     assert rs.command in text and text.startswith(" Two more N=4 seeds")
 
 
+def test_results_md_gives_the_seed_screen_verdict_once_every_screened_seed_is_evaluated(tmp_path, monkeypatch):
+    import report
+    monkeypatch.setattr(report, "CELLS_AT4000", tmp_path)
+    t7 = {"rule110-cells-n4": 0.138, "rule110-cells-n4-seed1": 0.659, "rule110-cells-n4-seed2": 0.23,
+          "rule110-cells-n4-seed3": 0.62, "rule110-cells-n4-seed4": 0.5}             # 0.5 is not above 0.5
+    for name, a in t7.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps({"held_out": {"per_depth": {
+            d: {"accuracy": v} for d, v in {"6": 0.9, "7": a, "8": a / 4}.items()}}}))
+    shipped = [(n, {}) for n in list(t7)[:3]]
+    (tmp_path / "rule110-cells-n4-seed4.json").rename(tmp_path / "later.json")
+    assert "Two more N=4 seeds are in training" in report._seed_screen_status(shipped) or \
+        report._seed_screen_status(shipped) == ""                                 # one not evaluated: no verdict
+    (tmp_path / "later.json").rename(tmp_path / "rule110-cells-n4-seed4.json")
+    text = report._seed_screen_status(shipped)
+    assert "**Two of five N=4 seeds pass** (rule110-cells-n4-seed1 and rule110-cells-n4-seed3)." in text
+    assert "rule110-cells-n4-seed3 0.900 / 0.620 / 0.155" in text and "seed3 and seed4 trained from scratch" in text
+    assert "above 0.5 after 4,000 steps (the seed that went on to lead passed it with 0.659)" in text
+
+
 def test_results_md_says_which_n4_seeds_fall_below_every_n2_seed():
     import report
 
@@ -140,3 +160,64 @@ def test_results_md_says_which_n4_seeds_fall_below_every_n2_seed():
         "two of the three N=4 seeds (0.100, 0.130) are below every N=2 seed (0.150, 0.160)"
     assert report._below_n2(res(**{"N=2": [0.15, 0.16], "N=4": [0.155, 0.72]}), "8") == ""   # between is not below
     assert report._below_n2(res(**{"N=4": [0.1]}), "8") == ""
+
+
+ATTN_RUN = ROOT / "experiments/resume/r110cells_attn/r110cells-attn-evicted"   # committed, at whatever step it is
+
+
+def test_an_attention_baseline_card_tells_the_phases_it_went_through(fake_ckpt):
+    from safetensors.torch import load_file, save_file
+    from sleepcore.train import STATE_FILE, WEIGHTS_PREFIX
+    dst = fake_ckpt / "rule110-cells-attn-evicted"
+    shutil.copytree(ATTN_RUN, dst, ignore=shutil.ignore_patterns("train_state.*", "model.safetensors"))
+    state = load_file(str(ATTN_RUN / STATE_FILE))
+    save_file({k[len(WEIGHTS_PREFIX):]: v for k, v in state.items() if k.startswith(WEIGHTS_PREFIX)},
+              str(dst / "model.safetensors"))
+    cfg = json.loads((dst / "config.json").read_text())
+    # as if it had gone through all five phases: 100 s of training per 1,000 steps
+    cfg["trained_steps"] = cfg["train"]["steps"] = 10000
+    cfg["wall_seconds"] = 1000.0
+    cfg["task"]["depth_weights"] = [float(t * t) for t in range(1, 9)]
+    (dst / "config.json").write_text(json.dumps(cfg))
+    (dst / "log.jsonl").write_text("".join(json.dumps({"step": s, "wall_seconds": s / 10}) + "\n"
+                                           for s in (4000, 6000, 7500, 8500, 10000)))
+    text = cards.card("rule110-cells-attn-evicted")
+    assert "Layers `AA`" in text and "eviction `hard`" in text
+    for line in ("- Phase 1, steps 0-4,000, from scratch; training wall time 400 s.",
+                 "- Phase 3, steps 6,000-7,500, in the same folder; training wall time 150 s.",
+                 "- Phase 4, steps 7,500-8,500, from the phase-3 state (`--init-from "
+                 "experiments/resume/r110cells_attn/r110cells-attn-evicted`), t drawn in proportion to t² "
+                 "(`depth_weights=[1,4,9,16,25,36,49,64]`); training wall time 100 s.",
+                 "- Phase 5, steps 8,500-10,000, in the same folder, the same curriculum; training wall time 150 s."):
+        assert line in text
+    for rs in cards.ATTN:
+        assert rs.command in text and f"--out {rs.runs_dir}/r110cells-attn-evicted" in text
+    assert "The checkpoint is a copy of `experiments/resume/r110cells_attn_curr/r110cells-attn-evicted`." in text
+    # the same folder after phase 1 only: nothing of the later phases
+    cfg["trained_steps"] = cfg["train"]["steps"] = 4000
+    cfg["wall_seconds"] = 400.0
+    del cfg["task"]["depth_weights"]
+    (dst / "config.json").write_text(json.dumps(cfg))
+    text = cards.card("rule110-cells-attn-evicted")
+    assert "- Phase 1, steps 0-4,000, from scratch; training wall time 400 s." in text and "Phase 2" not in text
+    assert "--steps 6000" not in text and cards.ATTN[0].command in text
+    assert "The checkpoint is a copy of `experiments/resume/r110cells_attn/r110cells-attn-evicted`." in text
+
+
+def test_results_md_tells_the_attention_baselines_against_the_hybrids():
+    import report
+
+    def rs(*accs, steps=10000):
+        return [(f"m{i}", {"trained_steps": steps, "held_out": {"per_depth": {"8": {"accuracy": a}}}})
+                for i, a in enumerate(accs)]
+    hybrids = {"N=1 (no sleep)": rs(0.03, 0.05), "N=4": rs(0.1, 0.7)}
+    text = " ".join(report._cells_attn_sentence(
+        {"attention only, cache evicted": rs(0.0, 0.001), "attention only, cache kept": rs(0.8, 0.9)}, hybrids, "8", 0.0))
+    assert "0.000, 0.001 of held-out inputs (seeds; chance 0.000): at chance, as it must be." in text
+    assert "it gets 0.800, 0.900 at t=8, above every N=4 seed and +81.0 points from the N=1 mean." in text
+    assert "10,000 steps), is the issue's floor" in text                          # an equal budget: nothing to add
+    text = " ".join(report._cells_attn_sentence(
+        {"attention only, cache evicted": rs(0.2, 0.0, steps=4000)}, hybrids, "8", 0.0))
+    assert "**above chance, which should be impossible**" in text
+    assert "4,000 steps, where the hybrids above have had 10,000: not yet an equal budget" in text
+    assert report._cells_attn_sentence({}, hybrids, "8", 0.0) == []
