@@ -169,7 +169,14 @@ def attn_phase() -> RunSet:
     return CELLS_ATTN[-1]
 
 
-IN_FLIGHT = [CELLS_SEEDS34, CELLS_P5, CELLS_P4, CELLS_P3, ARITH5]
+CELLS_CURR_PILOT = RunSet(
+    about="Rule 110 asking all 16 cells, a pilot of a recipe change: N=4 seed 0 (slow under the standard recipe) "
+          "from scratch with the curriculum towards the deep end (t drawn in proportion to t^2) from step 0, the "
+          "4,000-step first phase, read at equal steps against the standard first phase",
+    spec="experiments/sweep_rule110_cells_curr_pilot.json", runs_dir="experiments/resume/r110cells_curr_pilot",
+    steps=4000, runs={"rule110-cells-curr-n4": "r110cells-curr-n4"}, parallel=1, max_minutes=150)
+
+IN_FLIGHT = [CELLS_CURR_PILOT, CELLS_SEEDS34, CELLS_P5, CELLS_P4, CELLS_P3, ARITH5]
 
 
 def describe(rs: RunSet) -> list[str]:
