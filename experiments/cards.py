@@ -454,7 +454,9 @@ def _attn_text(cfg: dict, log: list[dict], where: str, run: str) -> list[str]:
         out.append(f"python -m sleepcore.train --out {rs.runs_dir}/{run} --no-progress --threads 1 --device cpu "
                    f"{spec_flags(rs.spec, run)} --steps {rs.steps}")
         start = rs.steps
-    out += ["```", "", "launched (and resumed, where a session ended first, with the same command) by:", "", "```"]
+    out += ["```", "", "launched by `bash experiments/attn_phases.sh RUN,RUN` (two of these side by side, one per seed, "
+            "each running its two runs in turn through the phases; rerunning it resumes), which is the same as "
+            "running these sweeps one after another:", "", "```"]
     start = 0
     for rs in ATTN:
         if steps <= start:

@@ -165,8 +165,10 @@ def test_attention_only_baselines_explain_what_they_lack(name, caption):
     assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("tl_S_1")]
 
 
-def untrained_checkpoint(folder: Path, task_name: str, **params) -> None:
-    """A small untrained hybrid (AF, N=2) for the task, saved as a checkpoint: enough to exercise the pages."""
+def untrained_checkpoint(folder: Path, task_name: str, layers: str = "AF", passes: int = 2, eviction: str = "hard",
+                         **params) -> None:
+    """A small untrained model (by default a hybrid AF, N=2) for the task, saved as a checkpoint: enough to exercise
+    the pages."""
     from sleepcore.checkpoint import save_checkpoint
     from sleepcore.config import ModelConfig, SleepConfig
     from sleepcore.model import SleepingHybrid
@@ -174,8 +176,9 @@ def untrained_checkpoint(folder: Path, task_name: str, **params) -> None:
 
     task = make_task(task_name, **params)
     torch.manual_seed(0)
-    model = SleepingHybrid(ModelConfig(vocab_size=task.vocab_size, d_model=32, head_dim=16, layers="AF",
-                                       max_window=task.window), SleepConfig(window=task.window, passes=2))
+    model = SleepingHybrid(ModelConfig(vocab_size=task.vocab_size, d_model=32, head_dim=16, layers=layers,
+                                       max_window=task.window),
+                           SleepConfig(window=task.window, passes=passes, eviction=eviction))
     save_checkpoint(folder, model, task=task.config())
 
 
@@ -214,6 +217,24 @@ def test_a_rule110_model_asking_every_cell_shows_its_answers_as_a_row(tmp_path):
     xs = [np.frombuffer(base64.b64decode(x["bdata"]), dtype=np.dtype(x["dtype"])) if isinstance(x, dict)
           else np.asarray(x) for x in outlined]
     assert sum(len(x) for x in xs) == 16 - right
+
+
+@pytest.mark.parametrize("eviction", ["hard", "none"])
+def test_every_page_takes_a_whole_row_attention_only_baseline(tmp_path, eviction):
+    """The whole-row baselines (layers AA, cache evicted or kept) next to a whole-row hybrid: no page fails on them."""
+    untrained_checkpoint(tmp_path / "rule110-cells-n2", "rule110", width=16, steps=[1, 8], cells=16)
+    name = f"rule110-cells-attn-{'kept' if eviction == 'none' else 'evicted'}"
+    untrained_checkpoint(tmp_path / name, "rule110", layers="AA", passes=1, eviction=eviction, width=16,
+                         steps=[1, 8], cells=16)
+    at = app(ckpt_dir=str(tmp_path))
+    at.sidebar.selectbox(key="ckpt").set_value(name).run()
+    no_exception(at)
+    at.button(key="tl_last").click().run()
+    no_exception(at)
+    assert "what are cells 0..15 after t = 8 steps?" in markdown(at)
+    for page in sorted(p.as_posix() for p in (ROOT / "pages").glob("*.py") if p.stem != "lab"):
+        at.switch_page(str(Path(page).relative_to(ROOT))).run()
+        no_exception(at)
 
 
 # ---------------------------------------------------------------------------- automaton
