@@ -354,21 +354,27 @@ def test_step_refuses_a_full_window():
     assert mem.kv.occupancy == 2 * L + 1
 
 
-def test_sleep_without_eviction_writes_the_same_S_and_keeps_the_cache():
-    """sleep(evict=False): the same N passes (the same S as a normal sleep), but the cache stays."""
-    model = build(3)
-    x = tokens_for(L, seed=4)
-    B = x.shape[0]
-    normal, kept = model.new_memory(B), model.new_memory(B, eviction="none")
+def slept_both_ways(model, x: torch.Tensor):
+    """One window of x streamed into a hard-evicting memory that then sleeps (and evicts) and into a never-evicting
+    one that sleeps without evicting; -> (normal, kept)."""
+    normal, kept = model.new_memory(x.shape[0]), model.new_memory(x.shape[0], eviction="none")
     for t in range(L):
         model.step(x[:, t], normal)
         model.step(x[:, t], kept)
     model.sleep(normal)
     model.sleep(kept, evict=False)
+    return normal, kept
+
+
+def test_sleep_without_eviction_writes_the_same_S_and_keeps_the_cache():
+    """sleep(evict=False): the same N passes (the same S as a normal sleep), but the cache stays."""
+    model = build(3)
+    x = tokens_for(L, seed=4)
+    normal, kept = slept_both_ways(model, x)
     assert normal.kv.occupancy == 0 and kept.kv.occupancy == L
     for i in normal.fast.layers:
         torch.testing.assert_close(kept.fast[i], normal.fast[i], rtol=0, atol=0)
-    untouched = model.new_memory(B, eviction="none")
+    untouched = model.new_memory(x.shape[0], eviction="none")
     for t in range(L):
         model.step(x[:, t], untouched)
     model.sleep(untouched)                       # eviction "none" never sleeps unless asked not to evict
@@ -380,13 +386,7 @@ def test_evicted_copy_is_the_memory_after_a_hard_eviction():
     what the hard-evicting memory predicts; the original keeps its cache and window."""
     model = build(3)
     x = tokens_for(L + 4, seed=5)
-    B = x.shape[0]
-    normal, kept = model.new_memory(B), model.new_memory(B, eviction="none")
-    for t in range(L):
-        model.step(x[:, t], normal)
-        model.step(x[:, t], kept)
-    model.sleep(normal)
-    model.sleep(kept, evict=False)
+    normal, kept = slept_both_ways(model, x)
     copy = kept.evicted_copy()
     assert (copy.kv.occupancy, copy.window_hidden, copy.tokens_in_window) == (0, [], 0)
     assert kept.kv.occupancy == L and kept.tokens_in_window == L
