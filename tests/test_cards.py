@@ -146,6 +146,9 @@ def test_results_md_gives_the_seed_screen_verdict_once_every_screened_seed_is_ev
     (tmp_path / "later.json").rename(tmp_path / "rule110-cells-n4-seed4.json")
     text = report._seed_screen_status(shipped)
     assert "**Two of five N=4 seeds pass** (rule110-cells-n4-seed1 and rule110-cells-n4-seed3)." in text
+    (tmp_path / "rule110-cells-n4-seed3.json").unlink()
+    (tmp_path / "rule110-cells-n4-seed3.json").write_text((tmp_path / "rule110-cells-n4.json").read_text())
+    assert "**One of five N=4 seeds passes** (rule110-cells-n4-seed1)." in report._seed_screen_status(shipped)
     assert "rule110-cells-n4-seed3 0.900 / 0.620 / 0.155" in text and "seed3 and seed4 trained from scratch" in text
     assert "above 0.5 after 4,000 steps (the seed that went on to lead passed it with 0.659)" in text
 
