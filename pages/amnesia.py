@@ -126,7 +126,7 @@ def main() -> None:
     ss.setdefault(SAMPLES, 16)
     if ss[SAMPLES] not in SAMPLE_CHOICES:
         ss[SAMPLES] = 16
-    kept_model = lab.baselines(entries).get("kept")
+    kept_model = lab.baselines(entries, cells=entry.cells_asked).get("kept")   # one asking the same question
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
     row.select_slider("Steps t", depths, key=T, width=300, help="How many automaton steps to predict.")
     if kept_model is not None:

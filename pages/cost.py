@@ -257,7 +257,7 @@ def accuracy(entries, samples: int):
     seed = int(ss.get(lab.EVAL_SEED) or 0)
     by_n = {n: (e.name, lab.accuracy_for(e.path, e.mtime, n, samples, seed)) for n, e in picks.items()}
     base = {}
-    for key, e in lab.baselines(entries).items():
+    for key, e in lab.baselines(entries, cells=next(iter(picks.values())).cells_asked).items():
         try:
             lab.load_model(e)
             base[key] = lab.accuracy_for(e.path, e.mtime, e.default_passes, samples, seed)

@@ -413,12 +413,16 @@ def loads(entry: Entry) -> bool:
         return False
 
 
-def baselines(entries: list[Entry], rule: int = 110) -> dict[str, Entry]:
-    """The attention-only baselines that exist: {"evicted": ..., "kept": ...}."""
+def baselines(entries: list[Entry], rule: int = 110, cells: int | None = None) -> dict[str, Entry]:
+    """The attention-only baselines that exist: {"evicted": ..., "kept": ...}, each the first of its kind (one that
+    answers cell 0 before one asking several cells, then seed 0 first); with `cells`, only those asking that many
+    cells, so a baseline is never set beside models that answer a different question."""
     out = {}
-    for e in entries:
-        if e.ok and not e.hybrid and e.rule == rule:
-            out.setdefault("kept" if e.eviction == "none" else "evicted", e)
+    ranked = sorted((e for e in entries if e.ok and not e.hybrid and e.rule == rule
+                     and (cells is None or e.cells_asked == cells)),
+                    key=lambda e: (e.cells_asked > 1, e.seed, len(e.name), e.name))
+    for e in ranked:
+        out.setdefault("kept" if e.eviction == "none" else "evicted", e)
     return out
 
 

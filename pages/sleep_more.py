@@ -216,8 +216,8 @@ def main() -> None:
     lo_d, hi_d = c3.select_slider("Depths pooled in the N chart", depths, key=lab.EVAL_DEPTHS,
                                   persist_state="session", help="Shallow questions are easy for every model; "
                                   "the differences live at the deepest t.")
-    missing = [k for k in ("evicted", "kept") if k not in lab.baselines(entries)]
-    if missing and cells == 1:
+    missing = [k for k in ("evicted", "kept") if k not in lab.baselines(entries, cells=cells)]
+    if missing:
         st.caption("ⓘ Baseline(s) not found yet: " + ", ".join(BASELINE_STYLE[k][0] for k in missing)
                    + ". They appear here as soon as their checkpoints are in the checkpoints folder.")
 

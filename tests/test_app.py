@@ -237,6 +237,27 @@ def test_every_page_takes_a_whole_row_attention_only_baseline(tmp_path, eviction
         no_exception(at)
 
 
+@pytest.mark.parametrize("eviction", ["hard", "none"])
+def test_a_baseline_is_only_set_beside_models_that_answer_its_question(tmp_path, eviction):
+    """With the one-cell baselines and a whole-row one in the folder, the amnesia test of a whole-row hybrid
+    offers only a whole-row cache-kept baseline (none if there is none), never the one-cell one."""
+    if not (CKPTS / "rule110-attn-kept" / "model.safetensors").exists():
+        pytest.skip("rule110-attn-kept is not shipped")
+    shutil.copytree(CKPTS / "rule110-attn-kept", tmp_path / "rule110-attn-kept",
+                    ignore=shutil.ignore_patterns("train_state*", "log*"))
+    untrained_checkpoint(tmp_path / "rule110-cells-n2", "rule110", width=16, steps=[1, 8], cells=16)
+    name = f"rule110-cells-attn-{'kept' if eviction == 'none' else 'evicted'}"
+    untrained_checkpoint(tmp_path / name, "rule110", layers="AA", passes=1, eviction=eviction, width=16,
+                         steps=[1, 8], cells=16)
+    at = app(ckpt_dir=str(tmp_path))
+    at.sidebar.selectbox(key="ckpt").set_value("rule110-cells-n2").run()
+    at.switch_page("pages/amnesia.py").run()
+    no_exception(at)
+    labels = [t.label for t in at.toggle]
+    assert not any("rule110-attn-kept" in label for label in labels)
+    assert any("rule110-cells-attn-kept" in label for label in labels) == (eviction == "none")
+
+
 # ---------------------------------------------------------------------------- automaton
 def test_automaton_diagrams_and_rule_change():
     at = app()
@@ -311,7 +332,7 @@ def test_sleep_more_never_mixes_models_that_answer_different_questions(tmp_path)
     control.set_value(16).run()
     no_exception(at)
     assert list(at.dataframe[0].value["checkpoint"]) == ["rule110-cells-n2"]
-    assert not any("Baseline(s) not found" in c.value for c in at.caption)     # none exist for this question
+    assert any("Baseline(s) not found" in c.value for c in at.caption)     # the one-cell ones don't answer this
     at.switch_page("pages/automaton.py").run()                             # the diagram asks the one-cell model
     no_exception(at)
     assert "`rule110-n2` at N = 2" in " ".join(c.value for c in at.caption)
