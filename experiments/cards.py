@@ -516,6 +516,15 @@ def training_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, 
     return out
 
 
+def _window_fate(layers: str, eviction: str) -> str:
+    """What happens to the state window at its boundary, for this kind of model."""
+    if "F" in layers:
+        return "is consolidated, then evicted" if eviction != "none" else "is consolidated; its cache is kept"
+    return ("has no fast weights to be consolidated into, and its KV cache is evicted, so nothing of it reaches the "
+            "question" if eviction != "none" else "stays in the KV cache (nothing is evicted), so the question "
+            "attends to it directly")
+
+
 def card(name: str) -> str:
     folder = CKPT / name
     cfg = json.loads((folder / "config.json").read_text())
@@ -534,7 +543,7 @@ def card(name: str) -> str:
                 "task parameter `depth_weights`, see Training)" if t.get("depth_weights") else
                 f"uniformly from {t.get('steps')}")
              + " and stated as a token at the start of the state window. The state "
-             f"window (L={s['window']} tokens) is consolidated, then evicted; the prediction window asks for "
+             f"window (L={s['window']} tokens) " + _window_fate(m["layers"], s["eviction"]) + "; the prediction window asks for "
              + (f"cells 0..{t['cells'] - 1} of the state after t steps, one `?` each ({t['cells']} answers; exact "
                 "match = all of them right)" if t.get("cells", 1) > 1 else "cell 0 after t steps")
              + f". Task config: `{json.dumps(t)}`.", "",
