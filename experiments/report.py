@@ -740,6 +740,54 @@ def evaluate_cells_probe() -> None:
 PASS_PROBE = OUT / "pass_probe.json"   # experiments/pass_probe.py on the shipped whole-row models
 
 
+GATES = OUT / "gates.json"   # experiments/gates.py on the whole-row N=4 seeds (and N=2)
+
+
+def gates_section() -> list[str]:
+    """How hard each pass writes into S (experiments/gates.py), against whether the seed found the deep computation."""
+    if not GATES.exists():
+        return []
+    data = json.loads(GATES.read_text())
+    res = data["results"]
+    out = ["## How hard each pass writes into the memory (gate statistics, whole-row models)", "",
+           f"For {data['samples']:,} held-out inputs at t={data['depth']}, `experiments/gates.py` averages, per pass, "
+           "the fast-weight block's write strength β (the delta rule's step: 1 overwrites what is stored under a key, "
+           "a small β nudges it) and its forget gate α (1 keeps S), over the state window. "
+           f"`{data['command']}`", "",
+           "| model | steps | β by pass | α by pass | t=7 held-out at 4,000 steps |", "|---|---|---|---|---|"]
+
+    def screen(r):
+        path = CELLS_AT4000 / f"rule110-cells-n4-seed{r['seed']}.json" if r["seed"] else CELLS_AT4000 / "rule110-cells-n4.json"
+        if r["passes"] != 4 or not path.exists():
+            return None
+        return json.loads(path.read_text())["held_out"]["per_depth"][SCREEN_DEPTH]["accuracy"]
+
+    sleep_beta = {}
+    for r in res:
+        b = next(iter(r["blocks"].values()))
+        t7 = screen(r)
+        out.append(f"| {Path(r['checkpoint']).name} (N={r['passes']}, seed {r['seed']}) | {r['trained_steps']:,} | "
+                   + " / ".join(f"{x:.2f}" for x in b["beta"]) + " | " + " / ".join(f"{x:.2f}" for x in b["alpha"])
+                   + f" | {'' if t7 is None else f'{t7:.3f}'} |")
+        if t7 is not None:
+            sleep_beta[r["seed"]] = (sum(b["beta"][1:]) / len(b["beta"][1:]), t7)
+    if len(sleep_beta) >= 3:
+        ranked = sorted(sleep_beta.items(), key=lambda kv: kv[1][0])
+        passed = [sd for sd, (_, t7) in sleep_beta.items() if t7 > SCREEN_T7]
+        lowest = ranked[0][0]
+        out += ["", f"Mean β over the sleep passes, N=4 seeds from lowest to highest: "
+                + ", ".join(f"seed {sd} {b:.2f}" for sd, (b, _) in ranked) + ". "
+                + (f"The one seed that passed the seed screen (seed {passed[0]}) writes the most gently in its sleep "
+                   f"passes; the other {_count(len(ranked) - 1)} write harder ({ranked[1][1][0]:.2f} to "
+                   f"{ranked[-1][1][0]:.2f}). This is a correlation over {_count(len(sleep_beta))} seeds, at mixed "
+                   "steps, not a cause, but it names a recipe to test: start β lower "
+                   "(`ModelConfig.beta_bias`) or cap it, and see whether more seeds find the deep computation."
+                   if passed == [lowest] else
+                   "Whether a seed passed the seed screen does not line up with how hard it writes: "
+                   + (_and([f"seed {sd}" for sd in passed]) if passed else "no seed") + " passed.")]
+    return out + [""]
+
+
 def pass_probe_section() -> list[str]:
     """Linear probes of what the whole-row models hold after each pass (experiments/pass_probe.py)."""
     if not PASS_PROBE.exists():
@@ -1211,7 +1259,7 @@ def write_report() -> None:
                   "![nmix](results/nmix_by_depth.svg)", ""]
         lines += depth_table(mix)
         lines += [""]
-    lines += budget_section() + curves_section() + khop_section() + cells_section() + pass_probe_section()
+    lines += budget_section() + curves_section() + khop_section() + cells_section() + pass_probe_section() + gates_section()
     lines += cells_probe_section() + arith_section()
     lines += first_sweep_section()
     (ROOT / "docs" / "results.md").write_text("\n".join(lines) + "\n")

@@ -138,3 +138,32 @@ def test_the_figure_draws_one_line_per_pass_over_the_input_reference():
     assert list(fig.data[4].y) == list(mem[2]) and list(fig.data[0].y) == [0.6] * 4
     assert list(fig.data[2].x) == [0, 1, 2, 3]
     assert fig.data[2].line.color == WAKE_COLOR and fig.data[4].line.color == passes_color(3)
+
+
+def test_the_gate_script_gives_every_pass_its_gates_and_results_md_ranks_the_seeds(ckpt, tmp_path, monkeypatch):
+    import json
+    import gates
+    import report
+    r = gates.gate_stats(str(ckpt), depth=2, samples=16)
+    b = r["blocks"]["1"]                                                  # AF: the fast-weight block is layer 1
+    assert r["passes"] == 3 and all(len(b[g]) == 3 for g in ("alpha", "beta", "write"))
+    assert all(0 < x < 1 for x in b["alpha"] + b["beta"]) and all(x > 0 for x in b["write"])
+    with pytest.raises(SystemExit, match="depth 9 is not one of the task's depths"):
+        gates.gate_stats(str(ckpt), depth=9, samples=16)
+    # results.md: the seeds ranked by sleep-pass beta, against the seed screen at 4,000 steps
+    at4000 = tmp_path / "at4000"
+    at4000.mkdir()
+    res = []
+    for seed, beta, t7 in ((0, 0.95, 0.12), (1, 0.75, 0.61), (2, 0.9, 0.2)):
+        name = "rule110-cells-n4" + (f"-seed{seed}" if seed else "")
+        (at4000 / f"{name}.json").write_text(json.dumps({"held_out": {"per_depth": {"7": {"accuracy": t7}}}}))
+        res.append({"checkpoint": f"checkpoints/{name}", "passes": 4, "trained_steps": 10000, "seed": seed,
+                    "blocks": {"1": {"alpha": [0.9] * 4, "beta": [0.8] + [beta] * 3, "write": [2.0] * 4}}})
+    (tmp_path / "g.json").write_text(json.dumps({"command": "python experiments/gates.py X", "depth": 8,
+                                                 "samples": 500, "results": res}))
+    monkeypatch.setattr(report, "GATES", tmp_path / "g.json")
+    monkeypatch.setattr(report, "CELLS_AT4000", at4000)
+    text = "\n".join(report.gates_section())
+    assert "| rule110-cells-n4-seed1 (N=4, seed 1) | 10,000 | 0.80 / 0.75 / 0.75 / 0.75 |" in text
+    assert "seed 1 0.75, seed 2 0.90, seed 0 0.95. The one seed that passed the seed screen (seed 1)" in text
+    assert "the other two write harder (0.90 to 0.95)" in text
