@@ -176,7 +176,14 @@ CELLS_CURR_PILOT = RunSet(
     spec="experiments/sweep_rule110_cells_curr_pilot.json", runs_dir="experiments/resume/r110cells_curr_pilot",
     steps=4000, runs={"rule110-cells-curr-n4": "r110cells-curr-n4"}, parallel=1, max_minutes=150)
 
-IN_FLIGHT = [CELLS_CURR_PILOT, CELLS_SEEDS34, CELLS_P5, CELLS_P4, CELLS_P3, ARITH5]
+CELLS_BETA_PILOT = RunSet(
+    about="Rule 110 asking all 16 cells, a pilot of a recipe change: N=4 seed 0 from scratch with the write strength "
+          "started low (--beta-bias -2), the 4,000-step first phase, read at equal steps against the standard first "
+          "phase",
+    spec="experiments/sweep_rule110_cells_beta_pilot.json", runs_dir="experiments/resume/r110cells_beta_pilot",
+    steps=4000, runs={"rule110-cells-beta-n4": "r110cells-beta-n4"}, parallel=1, max_minutes=150)
+
+IN_FLIGHT = [CELLS_BETA_PILOT, CELLS_CURR_PILOT, CELLS_SEEDS34, CELLS_P5, CELLS_P4, CELLS_P3, ARITH5]
 
 
 def describe(rs: RunSet) -> list[str]:

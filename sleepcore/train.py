@@ -437,7 +437,7 @@ def build_configs(args) -> tuple[ModelConfig, SleepConfig, dict, TrainConfig]:
         base["task"][k] = _parse_value(v)
     if not base["task"].get("name"):
         base["task"]["name"] = "rule110"
-    flags = {"model": ["d_model", "n_heads", "head_dim", "layers", "fast_rule", "mlp_ratio"],
+    flags = {"model": ["d_model", "n_heads", "head_dim", "layers", "fast_rule", "mlp_ratio", "beta_bias"],
              "sleep": ["eviction"],
              "train": ["steps", "batch_size", "lr", "adam_lr", "warmup", "seed", "eval_every", "eval_samples",
                        "ckpt_every", "log_every", "threads", "max_minutes", "device", "init_from"]}
@@ -480,6 +480,8 @@ def arg_parser() -> argparse.ArgumentParser:
                       ("max_minutes", float)):
         ap.add_argument("--" + name.replace("_", "-"), dest=name, type=typ)
     ap.add_argument("--fast-rule", dest="fast_rule", choices=["delta", "hebbian"])
+    ap.add_argument("--beta-bias", dest="beta_bias", type=float,
+                    help="initial bias of the fast weights' write strength, beta = sigmoid(bias) (default 0: 0.5)")
     ap.add_argument("--device", choices=["cpu", "cuda"])
     ap.add_argument("--init-from", dest="init_from", metavar="RUN",
                     help="start from this run folder's state (weights, optimiser, step, log) when --out holds none")

@@ -447,13 +447,27 @@ def test_every_sweep_spec_builds_valid_runs(spec):
         assert tcfg.steps == 10 and scfg.passes >= 1 and task_cfg["name"]
 
 
+def test_the_write_strength_bias_is_a_flag_and_sets_the_initial_beta():
+    from sleepcore.model import SleepingHybrid
+    from sleepcore.train import arg_parser, build_configs
+    args = arg_parser().parse_args(["--task", "rule110", "--layers", "AF", "--d-model", "16", "--n-heads", "2",
+                                    "--head-dim", "8", "--beta-bias", "-1.5"])
+    mcfg, scfg, _, _ = build_configs(args)
+    assert mcfg.beta_bias == -1.5
+    gates = SleepingHybrid(mcfg, scfg).blocks[1].mixer.gates
+    assert torch.equal(gates.bias[mcfg.n_heads:], torch.full((mcfg.n_heads,), -1.5))
+    assert build_configs(arg_parser().parse_args(["--task", "rule110"]))[0].beta_bias == 0.0
+
+
 def test_every_run_set_carried_between_sessions_names_real_runs_and_resumes_with_the_sweep():
     """experiments/inflight.py: each set's runs exist in its spec, its resume command parses with the
     sweep's own parser, and a run stands where its committed train_state.json says."""
     sys.path.insert(0, str(ROOT / "experiments"))
     import inflight
     import sweep
-    for rs in [inflight.CELLS_LONG, *inflight.IN_FLIGHT]:
+    sets = [inflight.CELLS_LONG, *inflight.IN_FLIGHT, *inflight.CELLS_ATTN]
+    for rs in sets:
+        last = max(r.steps for r in sets if r.runs_dir == rs.runs_dir)    # phases may share a folder
         names = {r["name"] for r in json.loads((ROOT / rs.spec).read_text())["runs"]}
         assert set(rs.runs.values()) <= names, rs.about
         argv = rs.command.split()
@@ -465,4 +479,4 @@ def test_every_run_set_carried_between_sessions_names_real_runs_and_resumes_with
             p = rs.progress(run)
             if p is not None:
                 meta = json.loads((ROOT / rs.runs_dir / run / "train_state.json").read_text())
-                assert p["step"] == meta["step"] <= rs.steps
+                assert p["step"] == meta["step"] <= last
