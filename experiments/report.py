@@ -458,7 +458,7 @@ def cells_section() -> list[str]:
                f"{_count(sum(a - max(n1) >= 0.2 for a in n4))} of the {_count(len(n4))} N=4 seeds "
                f"{'is' if sum(a - max(n1) >= 0.2 for a in n4) == 1 else 'are'} 20 or more points above every N=1 seed"
                + (f", and {below}." if below else ".")
-               if len(n4) >= 3 else "") + _later_seeds_status() + _seed_screen_status(res["N=4"]), "",
+               if len(n4) >= 3 else "") + _later_seeds_status() + _seed_screen_status(res["N=4"]) + _pilots_status(), "",
             _depth_sentence(res, depths[-2], first["per_depth"][depths[-2]]["chance"]), "",
             *_cells_attn_sentence(attn, res, deepest, chance),
             "Share of single cells right (one cell's chance, the majority rate, is the one-cell task's, by symmetry):",
@@ -1046,6 +1046,32 @@ def _seed_screen_status(n4: list[tuple[str, dict]]) -> str:
             f"inputs mixed over t, about 125 per t) reads: "
             + _and([f"{n} " + " / ".join(f"{pd.get(d, float('nan')):.2f}" for d in ("5", "6", "7")) for n, pd in at])
             + ". These seeds are not in the tables until they have had every phase the others had.")
+
+
+def _pilots_status() -> str:
+    """Where the one-seed pilots of recipe changes stand (inflight.CELLS_CURR_PILOT, CELLS_BETA_PILOT), against the
+    standard first phase of seeds 0 and 1 at the same step (in-training evaluations), or ''."""
+    parts = []
+    ref = {n: {r["step"]: r["eval"]["per_depth"] for r in _evals(CKPT / n / "log.jsonl")}
+           for n in ("rule110-cells-n4", "rule110-cells-n4-seed1") if (CKPT / n / "log.jsonl").exists()}
+    for rs, what in ((inflight.CELLS_CURR_PILOT, "the depth curriculum (t drawn in proportion to t²) from step 0"),
+                     (inflight.CELLS_BETA_PILOT, "the write strength started low (`--beta-bias -2`)")):
+        for run in rs.runs.values():
+            p = rs.progress(run)
+            if not p or not p["last_eval"]:
+                continue
+            st, pd = p["last_eval"]["step"], p["last_eval"]["eval"]["per_depth"]
+            at = [(n, c[st]) for n, c in ref.items() if st in c]
+            parts.append(f"{what}, seed 0 (`{rs.spec}`): step {p['step']:,} of {rs.steps:,}; at step {st:,} its t=5 / "
+                         "t=6 / t=7 read " + " / ".join(f"{pd.get(d, float('nan')):.2f}" for d in ("5", "6", "7"))
+                         + (", against " + _and([f"{n} " + " / ".join(f"{c.get(d, float('nan')):.2f}"
+                                                                     for d in ("5", "6", "7")) for n, c in at])
+                            + " under the standard recipe" if at else ""))
+    if not parts:
+        return ""
+    return (" Pilots of recipe changes for the slowest N=4 seed, one seed each, in-training exact match (1,000 fresh "
+            "inputs mixed over t): " + "; ".join(parts) + ". Pilots, not claims; their state is committed and "
+            "`python experiments/inflight.py` prints the command that resumes each.")
 
 
 def _arith_status() -> str:

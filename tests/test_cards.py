@@ -224,3 +224,21 @@ def test_results_md_tells_the_attention_baselines_against_the_hybrids():
     assert "**above chance, which should be impossible**" in text
     assert "4,000 steps, where the hybrids above have had 10,000: not yet an equal budget" in text
     assert report._cells_attn_sentence({}, hybrids, "8", 0.0) == []
+
+
+def test_results_md_says_where_the_pilots_stand_against_the_standard_recipe_at_the_same_step(tmp_path, monkeypatch):
+    import dataclasses
+    import inflight
+    import report
+    for attr in ("CELLS_CURR_PILOT", "CELLS_BETA_PILOT"):
+        monkeypatch.setattr(inflight, attr, dataclasses.replace(getattr(inflight, attr), runs_dir=str(tmp_path / attr)))
+    assert report._pilots_status() == ""                                          # nothing started: nothing said
+    run = tmp_path / "CELLS_BETA_PILOT" / "r110cells-beta-n4"
+    run.mkdir(parents=True)
+    (run / "train_state.json").write_text(json.dumps({"step": 1250}))
+    (run / "log.jsonl").write_text(json.dumps({"step": 1000, "eval": {"per_depth": {"5": 0.5, "6": 0.25, "7": 0.0}}})
+                                   + "\n" + json.dumps({"step": 1250, "loss": 0.1}) + "\n")
+    text = report._pilots_status()
+    assert "the write strength started low (`--beta-bias -2`), seed 0" in text and "step 1,250 of 4,000" in text
+    assert "at step 1,000 its t=5 / t=6 / t=7 read 0.50 / 0.25 / 0.00, against rule110-cells-n4 " in text
+    assert "depth curriculum" not in text
