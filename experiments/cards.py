@@ -97,8 +97,8 @@ for _n, _rs in LATER.items():
     PROVENANCE[_n] = (_rs.spec, _rs.runs[_n], LATER_WHERE[_n])
 # The whole-row attention-only baselines: the hybrids' five phases, in two folders (inflight.CELLS_ATTN)
 ATTN = inflight.CELLS_ATTN
-ATTN_WHERE = ("this project's 2-core CPU machine (AMD EPYC, torch 2.13.0+cpu), one thread per run, up to three runs "
-              "side by side")
+ATTN_WHERE = ("this project's 2-core CPU machine (AMD EPYC, torch 2.13.0+cpu), one thread per run, side by side with "
+              "up to four other training runs in the first phase (its wall times include that contention)")
 for _n, _run in ATTN[0].runs.items():
     PROVENANCE[_n] = (ATTN[0].spec, _run, ATTN_WHERE)
 DESCRIPTION = {

@@ -18,6 +18,8 @@ on 2026-11-29 and shipped as checkpoints/rule110-cells-n4-seed2, and so did CELL
 all-cells N=2 seed (checkpoints/rule110-cells-n2-seed1). The third to fifth phases of all seven
 whole-row runs (CELLS_P3, CELLS_P4, CELLS_P5) finished the same way; the fifth shipped the 10,000-step
 models on 2026-11-29. Their run folders stay committed: a later phase starts from them (--init-from).
+CELLS_ATTN, the whole-row attention-only baselines through the same five phases, finished on 2026-11-29
+and shipped as checkpoints/rule110-cells-attn-*; their folders stay committed too.
 """
 
 from __future__ import annotations

@@ -534,16 +534,25 @@ def _cells_attn_sentence(attn: dict, res: dict, deepest: str, chance: float) -> 
                      + ("at chance, as it must be." if max(a) - chance < 0.05 else
                         "**above chance, which should be impossible**: a leak to look for."))
     if kept:
-        a, n4, n1 = at(kept), at(res.get("N=4", [])), at(res.get("N=1 (no sleep)", []))
-        rel = ("above every N=4 seed" if n4 and min(a) > max(n4) else
-               "below every N=4 seed" if n4 and max(a) < min(n4) else "among the N=4 seeds" if n4 else "")
-        parts.append(f"With its cache kept (not memory-bounded: it attends to the row itself) it gets "
-                     f"{', '.join(f'{x:.3f}' for x in a)} at t={deepest}" + (f", {rel}" if rel else "")
-                     + (f" and {100 * (sum(a) / len(a) - sum(n1) / len(n1)):+.1f} points from the N=1 mean" if n1 else "")
-                     + ".")
+        a, n1 = at(kept), at(res.get("N=1 (no sleep)", []))
+        mean = sum(a) / len(a)
+        means = {g: sum(at(rs)) / len(rs) for g, rs in res.items() if rs}
+        above = [f"{g.replace(' (no sleep)', '')} ({100 * (m - mean):+.1f})" for g, m in means.items() if m > mean]
+        below = [f"{g.replace(' (no sleep)', '')} ({100 * (m - mean):+.1f})" for g, m in means.items() if m <= mean]
+        beaten = [n for n, r in res.get("N=4", []) if r["held_out"]["per_depth"][deepest]["accuracy"] > max(a)]
+        parts.append(f"With its cache kept (not memory-bounded: the question attends to the row itself) it gets "
+                     f"{', '.join(f'{x:.3f}' for x in a)} at t={deepest} (mean {mean:.3f})"
+                     + (f", {100 * (mean - sum(n1) / len(n1)):+.1f} points from the N=1 mean" if n1 else "")
+                     + ". Seed means above it, in points: " + (_and(above) if above else "none")
+                     + "; at or below it: " + (_and(below) if below else "none")
+                     + (f". {_count(len(beaten)).capitalize()} N=4 seed{'s' if len(beaten) != 1 else ''} beat{'s' if len(beaten) == 1 else ''} "
+                        "both of its seeds" if beaten else "")
+                     + (". Keeping every token is not an upper bound here: the question needs t steps of computation, "
+                        "and one pass through two layers is what this transformer has." if above else "."))
     return [f"The attention-only transformer of the same width (layers `AA`), two seeds of each kind, trained exactly "
             f"as the hybrids, phase for phase (`{inflight.CELLS_ATTN[0].spec}`, then `{inflight.CELLS_ATTN[-1].spec}`; "
-            f"{when}), is the issue's floor and ceiling. " + " ".join(parts), ""]
+            f"{when}), gives the floor (cache evicted) and a reference with no memory limit (cache kept). "
+            + " ".join(parts), ""]
 
 
 def _cells_other_n(res: dict, depths: list[str]) -> list[str]:

@@ -217,8 +217,12 @@ def test_results_md_tells_the_attention_baselines_against_the_hybrids():
     text = " ".join(report._cells_attn_sentence(
         {"attention only, cache evicted": rs(0.0, 0.001), "attention only, cache kept": rs(0.8, 0.9)}, hybrids, "8", 0.0))
     assert "0.000, 0.001 of held-out inputs (seeds; chance 0.000): at chance, as it must be." in text
-    assert "it gets 0.800, 0.900 at t=8, above every N=4 seed and +81.0 points from the N=1 mean." in text
-    assert "10,000 steps), is the issue's floor" in text                          # an equal budget: nothing to add
+    assert "it gets 0.800, 0.900 at t=8 (mean 0.850), +81.0 points from the N=1 mean. Seed means above it, in " \
+        "points: none; at or below it: N=1 (-81.0) and N=4 (-45.0)." in text and "not an upper bound" not in text
+    assert "10,000 steps), gives the floor" in text                              # an equal budget: nothing to add
+    text = " ".join(report._cells_attn_sentence({"attention only, cache kept": rs(0.14, 0.04)}, hybrids, "8", 0.0))
+    assert "Seed means above it, in points: N=4 (+31.0); at or below it: N=1 (-5.0). One N=4 seed beats both " \
+        "of its seeds. Keeping every token is not an upper bound here" in text
     text = " ".join(report._cells_attn_sentence(
         {"attention only, cache evicted": rs(0.2, 0.0, steps=4000)}, hybrids, "8", 0.0))
     assert "**above chance, which should be impossible**" in text
