@@ -171,19 +171,18 @@ def attn_phase() -> RunSet:
     return CELLS_ATTN[-1]
 
 
-CELLS_CURR_PILOT = RunSet(
-    about="Rule 110 asking all 16 cells, a pilot of a recipe change: N=4 seed 0 (slow under the standard recipe) "
-          "from scratch with the curriculum towards the deep end (t drawn in proportion to t^2) from step 0, the "
-          "4,000-step first phase, read at equal steps against the standard first phase",
-    spec="experiments/sweep_rule110_cells_curr_pilot.json", runs_dir="experiments/resume/r110cells_curr_pilot",
-    steps=4000, runs={"rule110-cells-curr-n4": "r110cells-curr-n4"}, parallel=1, max_minutes=150)
+def _pilot(kind: str, change: str) -> RunSet:
+    """A one-seed pilot of a recipe change for the whole-row N=4 model: seed 0 (slow under the standard recipe),
+    the 4,000-step first phase from scratch, in experiments/sweep_rule110_cells_<kind>_pilot.json."""
+    return RunSet(about=f"Rule 110 asking all 16 cells, a pilot of a recipe change: N=4 seed 0 from scratch with "
+                        f"{change}, the 4,000-step first phase, read at equal steps against the standard first phase",
+                  spec=f"experiments/sweep_rule110_cells_{kind}_pilot.json",
+                  runs_dir=f"experiments/resume/r110cells_{kind}_pilot", steps=4000,
+                  runs={f"rule110-cells-{kind}-n4": f"r110cells-{kind}-n4"}, parallel=1, max_minutes=150)
 
-CELLS_BETA_PILOT = RunSet(
-    about="Rule 110 asking all 16 cells, a pilot of a recipe change: N=4 seed 0 from scratch with the write strength "
-          "started low (--beta-bias -2), the 4,000-step first phase, read at equal steps against the standard first "
-          "phase",
-    spec="experiments/sweep_rule110_cells_beta_pilot.json", runs_dir="experiments/resume/r110cells_beta_pilot",
-    steps=4000, runs={"rule110-cells-beta-n4": "r110cells-beta-n4"}, parallel=1, max_minutes=150)
+
+CELLS_CURR_PILOT = _pilot("curr", "the curriculum towards the deep end (t drawn in proportion to t^2) from step 0")
+CELLS_BETA_PILOT = _pilot("beta", "the write strength started low (--beta-bias -2)")
 
 IN_FLIGHT = [CELLS_BETA_PILOT, CELLS_CURR_PILOT, CELLS_SEEDS34, CELLS_P5, CELLS_P4, CELLS_P3, ARITH5]
 
