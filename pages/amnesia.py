@@ -147,14 +147,18 @@ def main() -> None:
 
     st.markdown(f"#### One held-out initial state (seed {seed}), {t} steps")
     diagrams(am, base_p1, passes, ex)
+    no_sleep = next((e.name for e in entries if e.ok and e.hybrid and e.rule == entry.rule and not e.seed
+                     and e.cells_asked == entry.cells_asked and tuple(e.trained_passes) == (1,)), None)
     st.caption(f"Each diagram: the initial state on top, then one row per step s = 1..{t}, cell 0 to 15 left to "
                f"right; vermillion squares: cells predicted wrong. (a) is the same weights with the attention cache kept "
                f"after the {passes} passes, so the question can still attend to the initial state; this model was "
                f"trained with the cache always cleared, so (a) is outside what it learned and is not guaranteed to "
                f"help. (c) runs the same weights at N = 1"
                + ("" if 1 in entry.trained_passes else f", also unlike its training (N = "
-                  f"{', '.join(map(str, entry.trained_passes))}); `rule110-n1` is the model trained without sleep")
-               + ". (d), when shown, is an attention-only model trained with its cache kept: the fair oracle.")
+                  f"{', '.join(map(str, entry.trained_passes))})"
+                  + (f"; `{no_sleep}` is the model trained without sleep" if no_sleep else ""))
+               + ". (d), when shown, is an attention-only model trained with its cache kept, for the same question: "
+                 "the reference with no memory limit.")
 
     left, right = st.columns([5, 4], gap="large")
     counts = {w: am.errors_per_step(w)[0] for w in WAYS}
