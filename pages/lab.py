@@ -391,12 +391,18 @@ def find(entries: list[Entry], name: str | None) -> Entry | None:
     return next((e for e in entries if e.name == name), None)
 
 
+def _preference(e: Entry) -> tuple:
+    """Which of several similar checkpoints to show first: one that answers cell 0 before one asking several
+    cells, then seed 0 first, then the shortest name."""
+    return e.cells_asked > 1, e.seed, len(e.name), e.name
+
+
 def pick_by_passes(entries: list[Entry], rule: int = 110) -> dict[int, Entry]:
     """Per trained N: the first hybrid trained with exactly that N for this rule that loads (one that answers
     cell 0 before one asking several cells, then seed 0 first)."""
     out: dict[int, Entry] = {}
     ranked = sorted((e for e in entries if e.ok and e.hybrid and e.rule == rule and e.eviction == "hard"),
-                    key=lambda e: (e.cells_asked > 1, e.seed, len(e.name), e.name))
+                    key=_preference)
     for e in ranked:
         ns = e.trained_passes
         if len(ns) == 1 and ns[0] not in out and loads(e):
@@ -420,7 +426,7 @@ def baselines(entries: list[Entry], rule: int = 110, cells: int | None = None) -
     out = {}
     ranked = sorted((e for e in entries if e.ok and not e.hybrid and e.rule == rule
                      and (cells is None or e.cells_asked == cells)),
-                    key=lambda e: (e.cells_asked > 1, e.seed, len(e.name), e.name))
+                    key=_preference)
     for e in ranked:
         out.setdefault("kept" if e.eviction == "none" else "evicted", e)
     return out
