@@ -1,7 +1,7 @@
 """Amnesia test: the same continuation three ways, side by side, with the same weights.
 
 For a Rule 110 model, the continuation is its whole predicted space-time diagram (cell j after step
-s, every one an ordinary question). (a) cache kept after N sleep passes (an oracle), (b) cache
+s, every one an ordinary question). (a) cache kept after N sleep passes (outside training), (b) cache
 cleared after N sleep passes (normal operation), (c) cache cleared with no sleep. Optionally (d),
 the attention-only model trained with its cache kept. Computation: `sleepcore.probe`.
 """

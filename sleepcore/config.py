@@ -131,7 +131,7 @@ class SleepConfig:
         passes: N, block-stack passes over a consolidation window. N=1 is the plain hybrid
             (one online pass, no extra offline passes).
         eviction: "hard" clears the KV cache after every window (Algorithm 1); "sliding" keeps the
-            last L-1 tokens' keys/values (section 6.4); "none" never evicts (the cache-kept oracle,
+            last L-1 tokens' keys/values (section 6.4); "none" never evicts (the cache-kept reference,
             not memory-bounded; no sleep happens).
     """
 

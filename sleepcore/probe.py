@@ -18,8 +18,8 @@ predicts (cell j after step s, one question per (j, s), as `pages/lab.diagram_pr
 it) under three memories, with the same weights:
 
     KEPT     N passes over the state window, then the attention cache is *not* evicted: the
-             question still attends to the window (an oracle the hard-eviction model never saw
-             in training).
+             question still attends to the window (a memory the hard-eviction model never had
+             in training, so not an upper bound: it can do worse than SLEPT).
     SLEPT    N passes, then the cache is evicted: normal operation (Algorithm 1).
     NO_SLEEP the cache is evicted after the wake pass only (N = 1).
 

@@ -67,7 +67,7 @@ class KVCache:
     Eviction (at a window boundary, `evict()`):
         hard:    clear everything (Algorithm 1).
         sliding: keep the most recent L-1 entries (section 6.4).
-        none:    keep everything (the cache-kept oracle).
+        none:    keep everything (the cache-kept reference).
     """
 
     def __init__(self, layers: list[int], window: int, policy: str = "hard"):

@@ -17,7 +17,7 @@ __all__ = ["WAY_LABELS", "WAY_COLORS", "BASELINE", "pass_labels", "probe_heatmap
            "token_bars_figure", "errors_by_step_figure", "difference_figure", "pass_probe_figure"]
 
 BASELINE = "baseline"   # the trained cache-kept attention model, a fourth way on the amnesia page
-WAY_LABELS = {KEPT: "cache kept (oracle)", SLEPT: "N passes, then cleared", NO_SLEEP: "no sleep, cleared",
+WAY_LABELS = {KEPT: "cache kept (outside training)", SLEPT: "N passes, then cleared", NO_SLEEP: "no sleep, cleared",
               BASELINE: "attention, trained cache-kept"}
 WAY_COLORS = {KEPT: "#111111", SLEPT: SLEEP_COLOR, NO_SLEEP: WAKE_COLOR, BASELINE: MUTED}
 WAY_DASH = {KEPT: "dot", SLEPT: "solid", NO_SLEEP: "solid", BASELINE: "dash"}
