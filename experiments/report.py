@@ -705,6 +705,35 @@ def _cells_budget(res: dict, depths: list[str]) -> list[str]:
     return out
 
 
+PILOTS_AT4000 = OUT / "pilots-at4000"   # held-out evaluations of the one-seed recipe pilots at 4,000 steps
+
+
+def _pilots() -> tuple:
+    """The recipe pilots (read from inflight at call time) and what each changes."""
+    return ((inflight.CELLS_CURR_PILOT, "the depth curriculum (t drawn in proportion to t²) from step 0"),
+            (inflight.CELLS_BETA_PILOT, "the write strength started low (`--beta-bias -2`)"))
+
+
+def _rel(path: Path) -> str:
+    """path relative to the repo when it is inside it (as results.md quotes it), else as it is."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def evaluate_pilots() -> None:
+    """Every recipe pilot that has finished its 4,000 steps and has no evaluation yet, held-out like the seed
+    screen (SAMPLES inputs per t), into PILOTS_AT4000/<name>.json: `python experiments/report.py --pilots`."""
+    PILOTS_AT4000.mkdir(parents=True, exist_ok=True)
+    for rs, _ in _pilots():
+        for name, run in rs.runs.items():
+            p = rs.progress(run)
+            if not p or p["step"] < rs.steps or (PILOTS_AT4000 / f"{name}.json").exists():
+                continue
+            res = evaluate_folder(f"{rs.runs_dir}/{run}", SAMPLES, PILOTS_AT4000)
+            assert res["trained_steps"] == CELLS_FIRST, f"{run} holds a {res['trained_steps']}-step model"
+            (PILOTS_AT4000 / f"{run}.json").rename(PILOTS_AT4000 / f"{name}.json")
+            print(f"[report] pilot {name}: held-out {res['held_out']['accuracy']:.3f}", flush=True)
+
+
 def evaluate_at4000(name: str, folder: str) -> None:
     """A later all-cells seed at 4,000 steps, for the budget table. Its run folder went on training, so the
     4,000-step state lives in git (the commit that says so); to rerun: `git checkout SHA -- RUNS_DIR/RUN`, then
@@ -1063,11 +1092,22 @@ def _pilots_status() -> str:
     parts = []
     ref = {n: {r["step"]: r["eval"]["per_depth"] for r in _evals(CKPT / n / "log.jsonl")}
            for n in ("rule110-cells-n4", "rule110-cells-n4-seed1") if (CKPT / n / "log.jsonl").exists()}
-    for rs, what in ((inflight.CELLS_CURR_PILOT, "the depth curriculum (t drawn in proportion to t²) from step 0"),
-                     (inflight.CELLS_BETA_PILOT, "the write strength started low (`--beta-bias -2`)")):
-        for run in rs.runs.values():
+    for rs, what in _pilots():
+        for name, run in rs.runs.items():
             p = rs.progress(run)
             if not p or not p["last_eval"]:
+                continue
+            if (PILOTS_AT4000 / f"{name}.json").exists():
+                pd = json.loads((PILOTS_AT4000 / f"{name}.json").read_text())["held_out"]["per_depth"]
+                t7 = pd[SCREEN_DEPTH]["accuracy"]
+                base = json.loads((CELLS_AT4000 / "rule110-cells-n4.json").read_text())["held_out"]["per_depth"][
+                    SCREEN_DEPTH]["accuracy"]   # seed 0, standard recipe, same step
+                parts.append(f"{what}, seed 0 (`{rs.spec}`): finished its {rs.steps:,} steps; held-out t=6 / t=7 / t=8 "
+                             + " / ".join(f"{pd[d]['accuracy']:.3f}" for d in ("6", "7", "8"))
+                             + f" (`python experiments/report.py --pilots`, `{_rel(PILOTS_AT4000)}/`), so "
+                             + ("it **passes** the seed screen's test (held-out t=7 above "
+                                if t7 > SCREEN_T7 else "it **fails** the seed screen's test (held-out t=7 above ")
+                             + f"{SCREEN_T7}), where the same seed under the standard recipe had {base:.3f}")
                 continue
             st, pd = p["last_eval"]["step"], p["last_eval"]["eval"]["per_depth"]
             at = [(n, c[st]) for n, c in ref.items() if st in c]
@@ -1309,6 +1349,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also evaluate the probe runs of experiments/sweep_rule110_cells.json in runs_cpu/r110cells/")
     ap.add_argument("--arith5", action="store_true",
                     help="also evaluate the finished arithmetic q5 runs in experiments/resume/arith5/")
+    ap.add_argument("--pilots", action="store_true",
+                    help="evaluate the recipe pilots that have finished 4,000 steps (see PILOTS_AT4000)")
     ap.add_argument("--at4000", nargs=2, metavar=("NAME", "FOLDER"),
                     help="evaluate a run folder holding a later seed's 4,000-step model (see CELLS_AT4000) as NAME")
     args = ap.parse_args(argv)
@@ -1319,6 +1361,8 @@ def main(argv: list[str] | None = None) -> int:
         evaluate_cells_probe()
     if args.arith5:
         evaluate_arith5()
+    if args.pilots:
+        evaluate_pilots()
     if args.at4000:
         evaluate_at4000(*args.at4000)
     write_report()

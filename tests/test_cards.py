@@ -153,6 +153,33 @@ def test_results_md_gives_the_seed_screen_verdict_once_every_screened_seed_is_ev
     assert "above 0.5 after 4,000 steps (the seed that went on to lead passed it with 0.659)" in text
 
 
+def test_results_md_reads_a_finished_pilot_by_the_seed_screens_test(tmp_path, monkeypatch):
+    import dataclasses
+    import inflight
+    import report
+    rs = dataclasses.replace(inflight.CELLS_CURR_PILOT, runs_dir=str(tmp_path / "runs"))
+    monkeypatch.setattr(report, "_pilots", lambda: ((rs, "the curriculum"),))
+    monkeypatch.setattr(report, "PILOTS_AT4000", tmp_path / "evals")
+    monkeypatch.setattr(report, "CELLS_AT4000", tmp_path / "at4000")
+    assert report._pilots_status() == ""                                          # not started: nothing said
+    run = tmp_path / "runs" / "r110cells-curr-n4"
+    run.mkdir(parents=True)
+    (run / "train_state.json").write_text(json.dumps({"step": 4000}))
+    (run / "log.jsonl").write_text(json.dumps({"step": 4000, "eval": {"per_depth": {"5": 0.9, "6": 0.5, "7": 0.2}}}) + "\n")
+    assert "step 4,000 of 4,000; at step 4,000 its t=5 / t=6 / t=7 read 0.90 / 0.50 / 0.20" in report._pilots_status()
+    for folder, name, t7 in ((tmp_path / "at4000", "rule110-cells-n4", 0.125),
+                             (tmp_path / "evals", "rule110-cells-curr-n4", 0.51)):
+        folder.mkdir()
+        (folder / f"{name}.json").write_text(json.dumps({"held_out": {"per_depth": {
+            d: {"accuracy": v} for d, v in {"6": 0.9, "7": t7, "8": t7 / 4}.items()}}}))
+    text = report._pilots_status()
+    assert "held-out t=6 / t=7 / t=8 0.900 / 0.510 / 0.128" in text and "it **passes** the seed screen's test" in text
+    assert "the standard recipe had 0.125" in text
+    (tmp_path / "evals" / "rule110-cells-curr-n4.json").write_text(json.dumps({"held_out": {"per_depth": {
+        d: {"accuracy": 0.5} for d in ("6", "7", "8")}}}))                         # 0.5 is not above 0.5
+    assert "it **fails** the seed screen's test" in report._pilots_status()
+
+
 def test_results_md_says_which_n4_seeds_fall_below_every_n2_seed():
     import report
 
