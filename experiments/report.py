@@ -1042,6 +1042,11 @@ def _later_seeds_status() -> str:
 # 0.213. (The commit that fixed the test quoted 0.659, 0.138 and 0.230: the same files' fresh-input split, read by
 # mistake; the threshold separates the seeds the same way on either split.)
 SCREEN_DEPTH, SCREEN_T7 = "7", 0.5
+# The recipe pilots (seed 0 only) are read by the same test at 4,000 steps (`--pilots`). What follows, fixed
+# (2026-11-29 17:40 UTC) before either pilot reached 4,000 steps: a pilot that passes is one seed, not a recipe; its
+# recipe next goes through the same screen on seeds 2 and 3 (both failed under the standard recipe), and only a
+# recipe that passes on most screened seeds is worth N=1, N=2 and N=4 through every phase. A pilot that fails ends
+# that recipe here.
 
 
 def _seed_screen_status(n4: list[tuple[str, dict]]) -> str:
