@@ -184,7 +184,16 @@ def _pilot(kind: str, change: str) -> RunSet:
 CELLS_CURR_PILOT = _pilot("curr", "the curriculum towards the deep end (t drawn in proportion to t^2) from step 0")
 CELLS_BETA_PILOT = _pilot("beta", "the write strength started low (--beta-bias -2)")
 
-IN_FLIGHT = [CELLS_BETA_PILOT, CELLS_CURR_PILOT, CELLS_SEEDS34, CELLS_P5, CELLS_P4, CELLS_P3, ARITH5]
+CELLS_CURR_SCREEN = RunSet(
+    about="Rule 110 asking all 16 cells, the curriculum pilot's recipe (t drawn in proportion to t^2 from step 0) on "
+          "fresh seeds, with a test fixed before they trained (report.CURR_T8): N=4 seeds 2 and 3, and N=1 seed 0, "
+          "the 4,000-step first phase from scratch, one run per thread",
+    spec="experiments/sweep_rule110_cells_curr_screen.json", runs_dir="experiments/resume/r110cells_curr_screen",
+    steps=4000, runs={"rule110-cells-curr-n4-seed2": "r110cells-curr-n4-seed2",
+                      "rule110-cells-curr-n4-seed3": "r110cells-curr-n4-seed3",
+                      "rule110-cells-curr-n1": "r110cells-curr-n1"}, parallel=2, max_minutes=150)
+
+IN_FLIGHT = [CELLS_CURR_SCREEN, CELLS_BETA_PILOT, CELLS_CURR_PILOT, CELLS_SEEDS34, CELLS_P5, CELLS_P4, CELLS_P3, ARITH5]
 
 
 def describe(rs: RunSet) -> list[str]:
