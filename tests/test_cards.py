@@ -174,10 +174,32 @@ def test_results_md_reads_a_finished_pilot_by_the_seed_screens_test(tmp_path, mo
             d: {"accuracy": v} for d, v in {"6": 0.9, "7": t7, "8": t7 / 4}.items()}}}))
     text = report._pilots_status()
     assert "held-out t=6 / t=7 / t=8 0.900 / 0.510 / 0.128" in text and "it **passes** the seed screen's test" in text
-    assert "the standard recipe had 0.125" in text
+    assert "the same seed under the standard recipe had 0.900 / 0.125 / 0.031" in text
     (tmp_path / "evals" / "rule110-cells-curr-n4.json").write_text(json.dumps({"held_out": {"per_depth": {
         d: {"accuracy": 0.5} for d in ("6", "7", "8")}}}))                         # 0.5 is not above 0.5
     assert "it **fails** the seed screen's test" in report._pilots_status()
+
+
+def test_results_md_reads_the_curriculum_on_fresh_seeds_by_its_own_test(tmp_path, monkeypatch):
+    import dataclasses
+    import inflight
+    import report
+    rs = dataclasses.replace(inflight.CELLS_CURR_SCREEN, runs_dir=str(tmp_path / "runs"))
+    monkeypatch.setattr(inflight, "CELLS_CURR_SCREEN", rs)
+    monkeypatch.setattr(report, "PILOTS_AT4000", tmp_path / "evals")
+    assert report._curr_screen_status() == ""                                     # nothing started: nothing said
+    run = tmp_path / "runs" / "r110cells-curr-n1"
+    run.mkdir(parents=True)
+    (run / "train_state.json").write_text(json.dumps({"step": 1250}))
+    (run / "log.jsonl").write_text(json.dumps({"step": 1000, "eval": {"per_depth": {"8": 0.01}}}) + "\n")
+    text = report._curr_screen_status()
+    assert "rule110-cells-curr-n1 at step 1,250 (t=8 0.01 in training at step 1,000)" in text and "pass" in text
+    (tmp_path / "evals").mkdir()
+    for name, t8 in (("rule110-cells-curr-n4-seed2", 0.12), ("rule110-cells-curr-n4-seed3", 0.10)):   # 0.10 is not above
+        (tmp_path / "evals" / f"{name}.json").write_text(json.dumps({"held_out": {"per_depth": {"8": {"accuracy": t8}}}}))
+    text = report._curr_screen_status()
+    assert "rule110-cells-curr-n4-seed2 0.120 and rule110-cells-curr-n4-seed3 0.100" in text
+    assert "**One of two passes.**" in text and f"above {report.CURR_T8}" in text
 
 
 def test_results_md_says_which_n4_seeds_fall_below_every_n2_seed():
