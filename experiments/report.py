@@ -823,7 +823,41 @@ def gates_section() -> list[str]:
                    if passed == [lowest] else
                    "Whether a seed passed the seed screen does not line up with how hard it writes: "
                    + (_and([f"seed {sd}" for sd in passed]) if passed else "no seed") + " passed.")]
-    return out + [""]
+    return out + _gates_pilots() + [""]
+
+
+GATES_PILOTS = OUT / "gates-pilots.json"   # experiments/gates.py on the recipe pilots at 4,000 steps
+
+
+def _gates_pilots() -> list[str]:
+    """The lead above put to a test: the low-β pilot's own gates at 4,000 steps against its held-out verdict."""
+    if not GATES_PILOTS.exists():
+        return []
+    data = json.loads(GATES_PILOTS.read_text())
+    out = ["", f"The lead, tested: the recipe pilots' gates at the end of their first phase (`{data['command']}`):", "",
+           "| pilot | steps | β by pass | α by pass | held-out t=7 / t=8 at 4,000 steps |", "|---|---|---|---|---|"]
+    for r in data["results"]:
+        b = next(iter(r["blocks"].values()))
+        name = "rule110-cells-" + Path(r["checkpoint"]).name.removeprefix("r110cells-")
+        ev = PILOTS_AT4000 / f"{name}.json"
+        pd = json.loads(ev.read_text())["held_out"]["per_depth"] if ev.exists() else None
+        out.append(f"| {name} | {r['trained_steps']:,} | " + " / ".join(f"{x:.2f}" for x in b["beta"]) + " | "
+                   + " / ".join(f"{x:.2f}" for x in b["alpha"]) + " | "
+                   + (f"{pd['7']['accuracy']:.3f} / {pd['8']['accuracy']:.3f}" if pd else "") + " |")
+    beta = next((r for r in data["results"] if "beta" in Path(r["checkpoint"]).name), None)
+    ev = PILOTS_AT4000 / "rule110-cells-beta-n4.json"
+    if beta and ev.exists():
+        b = next(iter(beta["blocks"].values()))["beta"]
+        t7 = json.loads(ev.read_text())["held_out"]["per_depth"][SCREEN_DEPTH]["accuracy"]
+        s1 = next(r for r in json.loads(GATES.read_text())["results"] if r["passes"] == 4 and r["seed"] == 1)
+        b1 = next(iter(s1["blocks"].values()))["beta"][1:]
+        out += ["", f"Started with a low write strength (`--beta-bias -2`), seed 0 writes in its sleep passes with mean "
+                f"β {sum(b[1:]) / len(b[1:]):.2f} at 4,000 steps (seed 1: {sum(b1) / len(b1):.2f} at "
+                f"{s1['trained_steps']:,}), and still "
+                + (f"fails the seed screen (held-out t=7 {t7:.3f}). Gentle writing alone does not make a seed find the "
+                   "deep computation; the lead was a correlation, and this pilot does not support it as a cause."
+                   if t7 <= SCREEN_T7 else f"passes the seed screen (held-out t=7 {t7:.3f})." )]
+    return out
 
 
 def pass_probe_section() -> list[str]:
