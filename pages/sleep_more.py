@@ -178,12 +178,19 @@ def main() -> None:
     st.title("Sleep more, think deeper")
     st.caption("Accuracy on fresh inputs the models never saw in training, measured live (and cached). Shaded bands "
                "are Wilson 95% intervals: where two bands overlap, the difference may be noise.")
-    _, entries, err = lab.selected_entry()
+    selected, entries, err = lab.selected_entry()
     if err:
         st.info(err, icon=":material/folder_off:")
         return
     kinds = families(entries)
     if len(kinds) > 1:
+        # the question follows the sidebar: a newly picked Rule 110 checkpoint shows the models that ask what it
+        # asks (the control still switches); otherwise the one-cell question
+        picked = selected.name if selected is not None else None
+        if picked != ss.get("_sm_family_for"):
+            ss["_sm_family_for"] = picked
+            if selected is not None and selected.ok and selected.rule == 110 and selected.cells_asked in kinds:
+                ss["sm_family"] = selected.cells_asked
         if ss.get("sm_family") not in kinds:
             ss["sm_family"] = kinds[0]
         st.segmented_control("The question the models answer", kinds, key="sm_family", format_func=family_label,

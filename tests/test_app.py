@@ -324,6 +324,7 @@ def test_sleep_more_never_mixes_models_that_answer_different_questions(tmp_path)
     untrained_checkpoint(tmp_path / "rule110-n2", "rule110", width=16, steps=[1, 8])
     untrained_checkpoint(tmp_path / "rule110-cells-n2", "rule110", width=16, steps=[1, 8], cells=16)
     at = app(ckpt_dir=str(tmp_path), eval_samples=25)
+    at.session_state["ckpt"] = "rule110-n2"                                # a one-cell model in the sidebar
     at.switch_page("pages/sleep_more.py").run()
     no_exception(at)
     control = at.segmented_control(key="sm_family")
@@ -336,6 +337,28 @@ def test_sleep_more_never_mixes_models_that_answer_different_questions(tmp_path)
     at.switch_page("pages/automaton.py").run()                             # the diagram asks the one-cell model
     no_exception(at)
     assert "`rule110-n2` at N = 2" in " ".join(c.value for c in at.caption)
+
+
+def test_sleep_more_asks_the_question_of_the_checkpoint_picked_in_the_sidebar(tmp_path):
+    """Picking a whole-row checkpoint shows the whole-row comparison; the control still switches; picking a
+    one-cell checkpoint brings the one-cell comparison back."""
+    untrained_checkpoint(tmp_path / "rule110-n2", "rule110", width=16, steps=[1, 8])
+    untrained_checkpoint(tmp_path / "rule110-cells-n2", "rule110", width=16, steps=[1, 8], cells=16)
+    at = app(ckpt_dir=str(tmp_path), eval_samples=25)
+    at.session_state["ckpt"] = "rule110-cells-n2"
+    at.switch_page("pages/sleep_more.py").run()
+    no_exception(at)
+    assert at.segmented_control(key="sm_family").value == 16
+    assert list(at.dataframe[0].value["checkpoint"]) == ["rule110-cells-n2"]
+    at.segmented_control(key="sm_family").set_value(1).run()              # the user's choice holds while the
+    at.run()                                                               # sidebar stays put
+    assert at.segmented_control(key="sm_family").value == 1
+    at.session_state["ckpt"] = "rule110-n2"
+    at.run()
+    assert at.segmented_control(key="sm_family").value == 1
+    at.session_state["ckpt"] = "rule110-cells-n2"
+    at.run()
+    assert at.segmented_control(key="sm_family").value == 16
 
 
 def test_sleep_more_tells_three_seeds_of_one_n_apart(tmp_path):
