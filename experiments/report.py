@@ -1156,21 +1156,21 @@ def _pilots_status() -> str:
                              + f" (`python experiments/report.py --pilots`, `{_rel(PILOTS_AT4000)}/`), so "
                              + ("it **passes** the seed screen's test (held-out t=7 above "
                                 if t7 > SCREEN_T7 else "it **fails** the seed screen's test (held-out t=7 above ")
-                             + f"{SCREEN_T7}); the same seed under the standard recipe had "
+                             + f"{SCREEN_T7}); under the standard recipe the same seed had "
                              + " / ".join(f"{base[d]['accuracy']:.3f}" for d in ("6", "7", "8")))
                 continue
             st, pd = p["last_eval"]["step"], p["last_eval"]["eval"]["per_depth"]
             at = [(n, c[st]) for n, c in ref.items() if st in c]
-            parts.append(f"{what}, seed 0 (`{rs.spec}`): step {p['step']:,} of {rs.steps:,}; at step {st:,} its t=5 / "
-                         "t=6 / t=7 read " + " / ".join(f"{pd.get(d, float('nan')):.2f}" for d in ("5", "6", "7"))
+            parts.append(f"{what}, seed 0 (`{rs.spec}`): step {p['step']:,} of {rs.steps:,}; at step {st:,} its "
+                         "in-training t=5 / t=6 / t=7 exact match (1,000 fresh inputs mixed over t) read " + " / ".join(f"{pd.get(d, float('nan')):.2f}" for d in ("5", "6", "7"))
                          + (", against " + _and([f"{n} " + " / ".join(f"{c.get(d, float('nan')):.2f}"
                                                                      for d in ("5", "6", "7")) for n, c in at])
                             + " under the standard recipe" if at else ""))
     if not parts:
         return ""
-    return (" Pilots of recipe changes for the slowest N=4 seed, one seed each, in-training exact match (1,000 fresh "
-            "inputs mixed over t): " + "; ".join(parts) + ". Pilots, not claims; their state is committed and "
-            "`python experiments/inflight.py` prints the command that resumes each." + _curr_screen_status())
+    return (" Pilots of recipe changes for the slowest N=4 seed, one seed each: " + "; ".join(parts)
+            + ". Pilots, not claims; their state is committed, and `python experiments/inflight.py` prints where each "
+            "stands." + _curr_screen_status())
 
 
 def _curr_screen_status() -> str:
@@ -1191,7 +1191,7 @@ def _curr_screen_status() -> str:
     n4 = [n for n in rs.runs if "-n4-" in n]
     text = (f" The curriculum's t=8 lift was seen after the fact, so it is tested on fresh seeds with a test fixed "
             f"before they trained (`{rs.spec}`): N=4 seeds 2 and 3 pass if their held-out t=8 exact match at "
-            f"{rs.steps:,} steps is above {CURR_T8} (under the standard recipe the slow seeds had 0.015 to 0.046); "
+            f"{rs.steps:,} steps is above {CURR_T8:.2f} (under the standard recipe the slow seeds had 0.015 to 0.046); "
             f"the same-recipe N=1 seed 0 trains beside them.")
     if done:
         text += " Held-out t=8 at 4,000 steps: " + _and([f"{n} {a:.3f}" for n, a in done.items()]) + "."

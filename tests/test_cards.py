@@ -166,7 +166,7 @@ def test_results_md_reads_a_finished_pilot_by_the_seed_screens_test(tmp_path, mo
     run.mkdir(parents=True)
     (run / "train_state.json").write_text(json.dumps({"step": 4000}))
     (run / "log.jsonl").write_text(json.dumps({"step": 4000, "eval": {"per_depth": {"5": 0.9, "6": 0.5, "7": 0.2}}}) + "\n")
-    assert "step 4,000 of 4,000; at step 4,000 its t=5 / t=6 / t=7 read 0.90 / 0.50 / 0.20" in report._pilots_status()
+    assert "step 4,000 of 4,000; at step 4,000 its in-training t=5 / t=6 / t=7 exact match (1,000 fresh inputs mixed over t) read 0.90 / 0.50 / 0.20" in report._pilots_status()
     for folder, name, t7 in ((tmp_path / "at4000", "rule110-cells-n4", 0.125),
                              (tmp_path / "evals", "rule110-cells-curr-n4", 0.51)):
         folder.mkdir()
@@ -174,7 +174,7 @@ def test_results_md_reads_a_finished_pilot_by_the_seed_screens_test(tmp_path, mo
             d: {"accuracy": v} for d, v in {"6": 0.9, "7": t7, "8": t7 / 4}.items()}}}))
     text = report._pilots_status()
     assert "held-out t=6 / t=7 / t=8 0.900 / 0.510 / 0.128" in text and "it **passes** the seed screen's test" in text
-    assert "the same seed under the standard recipe had 0.900 / 0.125 / 0.031" in text
+    assert "under the standard recipe the same seed had 0.900 / 0.125 / 0.031" in text
     (tmp_path / "evals" / "rule110-cells-curr-n4.json").write_text(json.dumps({"held_out": {"per_depth": {
         d: {"accuracy": 0.5} for d in ("6", "7", "8")}}}))                         # 0.5 is not above 0.5
     assert "it **fails** the seed screen's test" in report._pilots_status()
@@ -199,7 +199,7 @@ def test_results_md_reads_the_curriculum_on_fresh_seeds_by_its_own_test(tmp_path
         (tmp_path / "evals" / f"{name}.json").write_text(json.dumps({"held_out": {"per_depth": {"8": {"accuracy": t8}}}}))
     text = report._curr_screen_status()
     assert "rule110-cells-curr-n4-seed2 0.120 and rule110-cells-curr-n4-seed3 0.100" in text
-    assert "**One of two passes.**" in text and f"above {report.CURR_T8}" in text
+    assert "**One of two passes.**" in text and f"above {report.CURR_T8:.2f}" in text
 
 
 def test_results_md_says_which_n4_seeds_fall_below_every_n2_seed():
@@ -283,8 +283,9 @@ def test_results_md_says_where_the_pilots_stand_against_the_standard_recipe_at_t
     import dataclasses
     import inflight
     import report
-    for attr in ("CELLS_CURR_PILOT", "CELLS_BETA_PILOT"):
+    for attr in ("CELLS_CURR_PILOT", "CELLS_BETA_PILOT", "CELLS_CURR_SCREEN"):
         monkeypatch.setattr(inflight, attr, dataclasses.replace(getattr(inflight, attr), runs_dir=str(tmp_path / attr)))
+    monkeypatch.setattr(report, "PILOTS_AT4000", tmp_path / "no-evals")           # none evaluated yet
     assert report._pilots_status() == ""                                          # nothing started: nothing said
     run = tmp_path / "CELLS_BETA_PILOT" / "r110cells-beta-n4"
     run.mkdir(parents=True)
@@ -293,5 +294,5 @@ def test_results_md_says_where_the_pilots_stand_against_the_standard_recipe_at_t
                                    + "\n" + json.dumps({"step": 1250, "loss": 0.1}) + "\n")
     text = report._pilots_status()
     assert "the write strength started low (`--beta-bias -2`), seed 0" in text and "step 1,250 of 4,000" in text
-    assert "at step 1,000 its t=5 / t=6 / t=7 read 0.50 / 0.25 / 0.00, against rule110-cells-n4 " in text
+    assert "at step 1,000 its in-training t=5 / t=6 / t=7 exact match (1,000 fresh inputs mixed over t) read 0.50 / 0.25 / 0.00, against rule110-cells-n4 " in text
     assert "depth curriculum" not in text
