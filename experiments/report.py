@@ -1192,7 +1192,8 @@ def _curr_screen_status() -> str:
     text = (f" The curriculum's t=8 lift was seen after the fact, so it is tested on fresh seeds with a test fixed "
             f"before they trained (`{rs.spec}`): N=4 seeds 2 and 3 pass if their held-out t=8 exact match at "
             f"{rs.steps:,} steps is above {CURR_T8:.2f} (under the standard recipe the slow seeds had 0.015 to 0.046); "
-            f"the same-recipe N=1 seed 0 trains beside them.")
+            f"the same-recipe N=1 seed 0 " + ("trains beside them." if rs.progress("r110cells-curr-n1") or
+                                              "rule110-cells-curr-n1" in done else "comes next (not started)."))
     if done:
         text += " Held-out t=8 at 4,000 steps: " + _and([f"{n} {a:.3f}" for n, a in done.items()]) + "."
     if all(n in done for n in n4):
