@@ -194,6 +194,7 @@ def test_results_md_reads_the_curriculum_on_fresh_seeds_by_its_own_test(tmp_path
     (run / "log.jsonl").write_text(json.dumps({"step": 1000, "eval": {"per_depth": {"8": 0.01}}}) + "\n")
     text = report._curr_screen_status()
     assert "rule110-cells-curr-n1 at step 1,250 (t=8 0.01 in training at step 1,000)" in text and "pass" in text
+    assert "the same-recipe N=1 seed 0 trains beside them" in text                 # started: not "comes next"
     (tmp_path / "evals").mkdir()
     for name, t8 in (("rule110-cells-curr-n4-seed2", 0.12), ("rule110-cells-curr-n4-seed3", 0.10)):   # 0.10 is not above
         (tmp_path / "evals" / f"{name}.json").write_text(json.dumps({"held_out": {"per_depth": {"8": {"accuracy": t8}}}}))
