@@ -193,7 +193,16 @@ CELLS_CURR_SCREEN = RunSet(
                       "rule110-cells-curr-n4-seed3": "r110cells-curr-n4-seed3",
                       "rule110-cells-curr-n1": "r110cells-curr-n1"}, parallel=2, max_minutes=150)
 
-IN_FLIGHT = [CELLS_CURR_SCREEN, CELLS_BETA_PILOT, CELLS_CURR_PILOT, CELLS_SEEDS34, CELLS_P5, CELLS_P4, CELLS_P3, ARITH5]
+CELLS_CURR_P2 = RunSet(
+    about="Rule 110 asking all 16 cells, the curriculum recipe's second phase: its 4,000-step runs (N=4 seeds 0, 2 "
+          "and 3, N=1 seed 0) continued to 6,000 steps through --init-from, on the standard recipe's phase schedule; a "
+          "run starts only once its first phase has finished",
+    spec="experiments/sweep_rule110_cells_curr_p2.json", runs_dir="experiments/resume/r110cells_curr_p2",
+    steps=6000, runs={"rule110-cells-curr-n4": "r110cells-curr-n4", "rule110-cells-curr-n1": "r110cells-curr-n1",
+                      "rule110-cells-curr-n4-seed3": "r110cells-curr-n4-seed3",
+                      "rule110-cells-curr-n4-seed2": "r110cells-curr-n4-seed2"}, parallel=2, max_minutes=150)
+
+IN_FLIGHT = [CELLS_CURR_P2, CELLS_CURR_SCREEN, CELLS_BETA_PILOT, CELLS_CURR_PILOT, CELLS_SEEDS34, CELLS_P5, CELLS_P4, CELLS_P3, ARITH5]
 
 
 def describe(rs: RunSet) -> list[str]:

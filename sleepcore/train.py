@@ -384,6 +384,10 @@ def _start_from(src: Path, model, opts, task, tcfg: TrainConfig, out: Path | Non
     start, wall0 = int(meta["step"]), float(meta.get("wall_seconds", 0.0))
     if start >= tcfg.steps:
         raise ConfigError(f"init_from {src}: it is already at step {start}; ask for more --steps than that")
+    planned = int(saved.get("train", {}).get("steps", start))
+    if start < planned:   # a phase stopped part-way (--max-minutes, a crash): its schedule has not ended
+        raise ConfigError(f"init_from {src}: it stopped at step {start} of its {planned}; finish it first (rerun it "
+                          f"with --steps {planned}), then start the next phase from it")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         _log_up_to(src / LOG_FILE, out / LOG_FILE, start)

@@ -203,6 +203,50 @@ def test_results_md_reads_the_curriculum_on_fresh_seeds_by_its_own_test(tmp_path
     assert "**One of two passes.**" in text and f"above {report.CURR_T8:.2f}" in text
 
 
+def test_results_md_reads_the_curriculum_second_phase_beside_the_standard_recipe(tmp_path, monkeypatch):
+    import dataclasses
+    import inflight
+    import report
+    rs = dataclasses.replace(inflight.CELLS_CURR_P2, runs_dir=str(tmp_path / "runs"))
+    monkeypatch.setattr(inflight, "CELLS_CURR_P2", rs)
+    monkeypatch.setattr(report, "CURR_AT6000", tmp_path / "curr")
+    monkeypatch.setattr(report, "CELLS_AT6000", tmp_path / "std")
+    assert report._curr_p2_status() == ""                                         # nothing started: nothing said
+    run = tmp_path / "runs" / "r110cells-curr-n4"
+    run.mkdir(parents=True)
+    (run / "train_state.json").write_text(json.dumps({"step": 4000}))             # copied log only: not started
+    assert report._curr_p2_status() == ""
+    (run / "train_state.json").write_text(json.dumps({"step": 4500}))
+    (run / "log.jsonl").write_text("".join(json.dumps({"step": s, "eval": {"per_depth": {"8": t8}}}) + "\n"
+                                           for s, t8 in ((4000, 0.1), (4500, 0.17))))
+    assert "rule110-cells-curr-n4 at step 4,500 (t=8 0.17 on 1,000 fresh inputs in training at step 4,500)" \
+        in report._curr_p2_status()
+
+    def held(folder, name, t8):
+        folder.mkdir(exist_ok=True)
+        (folder / f"{name}.json").write_text(json.dumps({"held_out": {"per_depth": {
+            d: {"accuracy": v} for d, v in {"6": 0.8, "7": 0.4, "8": t8}.items()}}}))
+    held(tmp_path / "std", "rule110-cells-n4", 0.043)
+    held(tmp_path / "curr", "rule110-cells-curr-n4", 0.25)
+    held(tmp_path / "curr", "rule110-cells-curr-n4-seed3", 0.2)
+    text = report._curr_p2_status()
+    assert "rule110-cells-curr-n4 0.800 / 0.400 / 0.250 (standard recipe 0.800 / 0.400 / 0.043)" in text
+    assert "rule110-cells-curr-n4-seed3 0.800 / 0.400 / 0.200 (no standard-recipe run of this seed" in text
+    assert "N=4 minus N=1" not in text and "In training" not in text               # no N=1 yet; nothing running
+    held(tmp_path / "curr", "rule110-cells-curr-n1", 0.03)
+    assert "N=4 minus N=1 at t=8 (the aim asks for +0.20 at 10,000 steps): seed 0 +0.220." in report._curr_p2_status()
+
+
+def test_the_curriculum_screen_quotes_the_slow_seeds_range_from_their_evaluations(tmp_path, monkeypatch):
+    import report
+    monkeypatch.setattr(report, "CELLS_AT4000", tmp_path)
+    for name, t7, t8 in (("rule110-cells-n4", 0.125, 0.022), ("rule110-cells-n4-seed1", 0.612, 0.212),
+                         ("rule110-cells-n4-seed2", 0.213, 0.046), ("rule110-cells-n1", 0.04, 0.009)):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"held_out": {"per_depth": {
+            "7": {"accuracy": t7}, "8": {"accuracy": t8}}}}))
+    assert report._slow_t8() == "0.022 to 0.046"                # N=4 seeds that failed the screen; not N=1, not seed 1
+
+
 def test_results_md_says_which_n4_seeds_fall_below_every_n2_seed():
     import report
 

@@ -413,6 +413,15 @@ def test_init_from_continues_another_run_with_new_sampling_and_keeps_its_log(tmp
     assert "already at step 6" in capsys.readouterr().err
     assert main([*flags, *task, "--steps", "9", "--init-from", str(tmp_path / "none"), "--out", str(tmp_path / "z")]) == 2
     assert "no run there" in capsys.readouterr().err
+    # A source stopped part-way through its own phase is refused: its schedule has not ended.
+    part = tmp_path / "part"
+    assert main([*flags, *task, "--steps", "6", "--ckpt-every", "2", "--out", str(part)]) == 0
+    meta = json.loads((part / "config.json").read_text())
+    meta["train"]["steps"] = 8                                          # as if stopped by --max-minutes at 6 of 8
+    (part / "config.json").write_text(json.dumps(meta))
+    assert main([*flags, *task, "--steps", "10", "--init-from", str(part), "--out", str(tmp_path / "w")]) == 2
+    assert "stopped at step 6 of its 8; finish it first" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()
 
 
 @pytest.mark.parametrize("flags", [["--steps", "0"], ["--layers", "XYZ"], ["--task", "nonexistent"]],
