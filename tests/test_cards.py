@@ -237,6 +237,32 @@ def test_results_md_reads_the_curriculum_second_phase_beside_the_standard_recipe
     assert "N=4 minus N=1 at t=8 (the aim asks for +0.20 at 10,000 steps): seed 0 +0.220." in report._curr_p2_status()
 
 
+def test_results_md_tables_every_recipe_trial_beside_the_standard_recipe(tmp_path, monkeypatch):
+    import report
+    dirs = {k: tmp_path / k for k in ("pilots", "curr", "at4000", "at6000")}
+    for k, attr in (("pilots", "PILOTS_AT4000"), ("curr", "CURR_AT6000"), ("at4000", "CELLS_AT4000"),
+                    ("at6000", "CELLS_AT6000")):
+        dirs[k].mkdir()
+        monkeypatch.setattr(report, attr, dirs[k])
+    for attr in ("_seed_screen_status", "_pilots_status", "_curr_screen_status", "_curr_p2_status"):
+        monkeypatch.setattr(report, attr, lambda *a: "")
+    assert report._recipe_section([]) == [] and report._recipe_rows() == []      # no trial evaluated: no section
+
+    def held(folder, name, steps, t7, t8):
+        (dirs[folder] / f"{name}.json").write_text(json.dumps({"trained_steps": steps, "held_out": {"per_depth": {
+            d: {"accuracy": v} for d, v in {"1": 0.9, "6": 0.6, "7": t7, "8": t8}.items()}}}))
+    held("at4000", "rule110-cells-n4", 4000, 0.125, 0.022)
+    held("at4000", "rule110-cells-n4-seed1", 4000, 0.612, 0.212)
+    held("pilots", "rule110-cells-curr-n4", 4000, 0.318, 0.129)
+    held("pilots", "rule110-cells-curr-n4-seed3", 4000, 0.233, 0.119)
+    held("curr", "rule110-cells-curr-n4", 6000, 0.5, 0.25)
+    text = "\n".join(report._recipe_section([]))
+    assert "Under the standard recipe one N=4 seed in two found the deep computation by 4,000 steps" in text
+    assert "| rule110-cells-curr-n4 | t ∝ t² from step 0 | 4 | 0 | 4,000 | 0.900 | 0.600 | 0.318 | 0.129 | 0.022 |" in text
+    assert "| rule110-cells-curr-n4-seed3 | t ∝ t² from step 0 | 4 | 3 | 4,000 | 0.900 | 0.600 | 0.233 | 0.119 | — |" in text
+    assert "| rule110-cells-curr-n4 | t ∝ t² from step 0 | 4 | 0 | 6,000 | 0.900 | 0.600 | 0.500 | 0.250 | — |" in text
+
+
 def test_the_curriculum_screen_quotes_the_slow_seeds_range_from_their_evaluations(tmp_path, monkeypatch):
     import report
     monkeypatch.setattr(report, "CELLS_AT4000", tmp_path)
