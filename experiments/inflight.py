@@ -193,16 +193,29 @@ CELLS_CURR_SCREEN = RunSet(
                       "rule110-cells-curr-n4-seed3": "r110cells-curr-n4-seed3",
                       "rule110-cells-curr-n1": "r110cells-curr-n1"}, parallel=2, max_minutes=150)
 
-CELLS_CURR_P2 = RunSet(
-    about="Rule 110 asking all 16 cells, the curriculum recipe's second phase: its 4,000-step runs (N=4 seeds 0, 2 "
-          "and 3, N=1 seed 0) continued to 6,000 steps through --init-from, on the standard recipe's phase schedule; a "
-          "run starts only once its first phase has finished",
-    spec="experiments/sweep_rule110_cells_curr_p2.json", runs_dir="experiments/resume/r110cells_curr_p2",
-    steps=6000, runs={"rule110-cells-curr-n4": "r110cells-curr-n4", "rule110-cells-curr-n1": "r110cells-curr-n1",
-                      "rule110-cells-curr-n4-seed3": "r110cells-curr-n4-seed3",
-                      "rule110-cells-curr-n4-seed2": "r110cells-curr-n4-seed2"}, parallel=2, max_minutes=150)
+def _curr_phase(phase: int, start: int, steps: int) -> RunSet:
+    """A later phase of the curriculum recipe: its runs (N=4 seeds 0, 2 and 3, N=1 seed 0) continued from `start`
+    to `steps` through --init-from, on the standard recipe's phase schedule, in
+    experiments/sweep_rule110_cells_curr_p<phase>.json. `python experiments/phases.py curr` walks every run through
+    the phases in order (a phase starts only from a finished one)."""
+    return RunSet(about=f"Rule 110 asking all 16 cells, the curriculum recipe (t drawn in proportion to t^2 from step "
+                        f"0), phase {phase}: {start:,} to {steps:,} steps through --init-from",
+                  spec=f"experiments/sweep_rule110_cells_curr_p{phase}.json",
+                  runs_dir=f"experiments/resume/r110cells_curr_p{phase}", steps=steps,
+                  runs={f"rule110-cells-curr-{r}": f"r110cells-curr-{r}" for r in ("n4", "n1", "n4-seed3", "n4-seed2")},
+                  parallel=2, max_minutes=150)
 
-IN_FLIGHT = [CELLS_CURR_P2, CELLS_CURR_SCREEN, CELLS_BETA_PILOT, CELLS_CURR_PILOT, CELLS_SEEDS34, CELLS_P5, CELLS_P4, CELLS_P3, ARITH5]
+
+CELLS_CURR_P2 = _curr_phase(2, 4000, 6000)
+CELLS_CURR_P3 = _curr_phase(3, 6000, 7500)
+CELLS_CURR_P4 = _curr_phase(4, 7500, 8500)
+CELLS_CURR_P5 = _curr_phase(5, 8500, 10000)
+# Every phase of the curriculum recipe in order; the first phase of N=4 seed 0 is the pilot, of the others the screen.
+CURR_PHASES = [CELLS_CURR_PILOT, CELLS_CURR_SCREEN, CELLS_CURR_P2, CELLS_CURR_P3, CELLS_CURR_P4, CELLS_CURR_P5]
+
+CURR_CHAIN_COMMAND = "python experiments/phases.py curr --parallel 2 --max-minutes 150"
+
+IN_FLIGHT = [CELLS_CURR_P5, CELLS_CURR_P4, CELLS_CURR_P3, CELLS_CURR_P2, CELLS_CURR_SCREEN, CELLS_BETA_PILOT, CELLS_CURR_PILOT, CELLS_SEEDS34, CELLS_P5, CELLS_P4, CELLS_P3, ARITH5]
 
 
 def describe(rs: RunSet) -> list[str]:
@@ -220,6 +233,8 @@ def describe(rs: RunSet) -> list[str]:
                 seen += f", single answers right (all depths) {ev['eval']['answer_accuracy']:.3f}"
         lines.append(f"  {run}: step {p['step']:,} of {rs.steps:,}, {p['wall_seconds']:,.0f} s of training in all{seen}")
     lines.append(f"  resume: {rs.command}")
+    if rs in CURR_PHASES:
+        lines.append(f"  or every phase in order, each run on as soon as its phase ends: {CURR_CHAIN_COMMAND}")
     return lines
 
 

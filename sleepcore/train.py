@@ -18,6 +18,7 @@ position) are written atomically every `ckpt_every` steps; rerunning the same co
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
@@ -28,6 +29,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: runs go unlocked
+    fcntl = None
 
 import torch
 import torch.distributed as dist
@@ -237,9 +243,44 @@ def exact_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
     return float(right.all(-1).float().mean())
 
 
+@contextlib.contextmanager
+def _only_writer(out: Path | None):
+    """Hold an exclusive lock for the run folder `out` while training into it, so that a second process started
+    on the same folder (a sweep resumed twice, a chain beside a sweep) stops with a message instead of both
+    writing the same checkpoints. The lock file sits beside the folder (.NAME.train.lock) and is released when the
+    training ends or its process dies."""
+    if out is None or fcntl is None or os.environ.get("RANK", "0") != "0":
+        yield
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    path = out.parent / f".{out.name}.train.lock"
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            raise ConfigError(f"another training process is writing to {out} ({f.read().strip() or 'pid unknown'}); "
+                              f"wait for it to end or stop it first") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()}\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def train(model_cfg: ModelConfig, sleep_cfg: SleepConfig, task_cfg: dict[str, Any], tcfg: TrainConfig,
           out: str | Path | None = None, progress: bool = True) -> tuple[SleepingHybrid, list[dict[str, Any]]]:
-    """Train (or resume) a model; returns it and the in-memory log records of this call."""
+    """Train (or resume) a model; returns it and the in-memory log records of this call. Only one process at a
+    time may train into a given `out` folder."""
+    with _only_writer(Path(out) if out is not None else None):
+        return _train(model_cfg, sleep_cfg, task_cfg, tcfg, out, progress)
+
+
+def _train(model_cfg: ModelConfig, sleep_cfg: SleepConfig, task_cfg: dict[str, Any], tcfg: TrainConfig,
+           out: str | Path | None, progress: bool) -> tuple[SleepingHybrid, list[dict[str, Any]]]:
     rank, world = 0, 1
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         if not dist.is_initialized():

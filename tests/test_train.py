@@ -7,6 +7,7 @@ machine), and every run is a few dozen steps of a 16-wide model on 7-token seque
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -489,3 +490,62 @@ def test_every_run_set_carried_between_sessions_names_real_runs_and_resumes_with
             if p is not None:
                 meta = json.loads((ROOT / rs.runs_dir / run / "train_state.json").read_text())
                 assert p["step"] == meta["step"] <= last
+
+
+def test_only_one_process_trains_into_a_folder_at_a_time(tmp_path, capsys):
+    """A second trainer on a folder someone is writing to (a sweep resumed twice) stops with one line that says so;
+    once the first has ended, the folder trains again."""
+    import fcntl
+    out = tmp_path / "run"
+    with open(tmp_path / ".run.train.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("pid 4242\n")
+        held.flush()
+        assert main([*TINY, "--steps", "2", "--out", str(out)]) == 2
+        assert "another training process is writing to" in capsys.readouterr().err
+        assert not out.exists()                                          # nothing written beside the other writer
+    assert main([*TINY, "--steps", "2", "--out", str(out)]) == 0
+    assert main([*TINY, "--steps", "3", "--out", str(out)]) == 0         # released after each run, even in-process
+    assert max(losses(out)) == 3
+
+
+def test_phases_walks_each_run_through_its_phases_in_order(tmp_path):
+    """experiments/phases.py: every run goes through the phases it is listed in, each continued from the last, and a
+    second walk over finished runs trains nothing."""
+    sys.path.insert(0, str(ROOT / "experiments"))
+    import inflight
+    import phases
+    flags = TINY[6:] + ["--task", "rule110", "--task-param", "width=6", "--task-param", "steps=[1,3]", "--ckpt-every", "2"]
+    sets = []
+    for i, steps in enumerate((4, 6)):
+        runs = [{"name": name, "group": "g",
+                 "args": ["--seed", str(seed)] + ([] if i == 0 else ["--init-from", str(tmp_path / "p0" / name)])}
+                for name, seed in (("b", 1), ("a", 0))]
+        spec = tmp_path / f"spec{i}.json"
+        spec.write_text(json.dumps({"common": flags, "groups": {"g": []}, "runs": runs}))
+        sets.append(inflight.RunSet(about=f"phase {i}", spec=str(spec), runs_dir=str(tmp_path / f"p{i}"), steps=steps,
+                                    runs={r["name"]: r["name"] for r in runs}))
+    assert phases.run_names(sets) == ["b", "a"]
+    said = []
+    for run in ("b", "a"):
+        assert phases.walk(run, sets, time.time() + 600, 1, said.append) == f"{run}: every phase finished"
+    for run in ("a", "b"):
+        cfg = load_checkpoint(tmp_path / "p1" / run)[1]
+        assert cfg["trained_steps"] == 6 and cfg["train"]["init_from"] == str(tmp_path / "p0" / run)
+        assert [json.loads(ln)["step"] for ln in (tmp_path / "p1" / run / LOG_FILE).read_text().splitlines()
+                if "loss" in ln] == list(range(1, 7))
+    assert len(said) == 8                                                 # started and finished, 2 phases x 2 runs
+    said.clear()
+    assert phases.walk("a", sets, time.time() + 600, 1, said.append) == "a: every phase finished" and not said
+    assert phases.walk("a", sets[:1] + [dataclasses.replace(sets[1], steps=8)], time.time(), 1, said.append) \
+        == "a: out of time before " + sets[1].spec + " (step 6 of 8)"
+
+
+def test_phases_cli_names_the_runs_it_knows_when_asked_for_another():
+    r = subprocess.run([sys.executable, "experiments/phases.py", "curr", "--only", "nope"], cwd=ROOT, env=_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "--only: no run nope in chain curr; its runs: r110cells-curr-n4" in r.stderr
+    sys.path.insert(0, str(ROOT / "experiments"))
+    import inflight
+    argv = inflight.CURR_CHAIN_COMMAND.split()
+    assert argv[:3] == ["python", "experiments/phases.py", "curr"]
