@@ -522,9 +522,9 @@ RECIPES = {"curr": "t ∝ t² from step 0", "beta": "β started low"}
 
 def _recipe_rows() -> list[tuple[str, str, int, dict, dict | None]]:
     """(name, recipe, steps, held-out per_depth, the standard recipe's per_depth for the same N, seed and step or
-    None) for every evaluated recipe trial (PILOTS_AT4000, CURR_AT6000), in the order they were run."""
+    None) for every evaluated recipe trial (PILOTS_AT4000, then CURR_AT phase by phase), in the order they were run."""
     rows = []
-    for folder, std_dir in ((PILOTS_AT4000, CELLS_AT4000), (CURR_AT6000, CELLS_AT6000)):
+    for folder, std_dir in [(PILOTS_AT4000, CELLS_AT4000)] + [(CURR_AT[st], STD_AT[st]) for st in sorted(CURR_AT)]:
         for f in sorted(folder.glob("*.json"), key=lambda f: (f.stem.count("seed"), f.stem)):
             r = json.loads(f.read_text())
             kind = f.stem.split("-")[2]
@@ -550,7 +550,7 @@ def _recipe_section(n4: list[tuple[str, dict]]) -> list[str]:
            "screen below). The trials change one thing in the recipe and are read held-out (2,000 inputs per t) at the end "
            "of a phase, beside the standard recipe's run of the same N and seed at the same step (— where that run "
            "was never trained). `python experiments/report.py --only-write --pilots` (4,000 steps) and `--curr` "
-           "(6,000 steps) evaluate finished trials; the training state is in `experiments/resume/`.", "",
+           "(6,000 to 10,000 steps) evaluate finished trials; the training state is in `experiments/resume/`.", "",
            "| run | change from the standard recipe | N | seed | steps | " + " | ".join(f"t={d}" for d in at)
            + " | standard recipe, t=8 |", "|---|---|---|---|---|" + "---|" * len(at) + "---|"]
     for name, recipe, steps, pd, std in rows:
@@ -561,7 +561,7 @@ def _recipe_section(n4: list[tuple[str, dict]]) -> list[str]:
                    + f" | {std['8']['accuracy']:.3f} |" if std else
                    f"| {name} | {recipe} | {n} | {seed} | {steps:,} | "
                    + " | ".join(f"{pd[d]['accuracy']:.3f}" for d in at) + " | — |")
-    paras = [t.strip() for t in (_seed_screen_status(n4), _pilots_status(), _curr_screen_status(), _curr_p2_status())
+    paras = [t.strip() for t in (_seed_screen_status(n4), _pilots_status(), _curr_screen_status(), _curr_phases_status())
              if t.strip()]
     return out + [line for t in paras for line in ("", t)] + [""]
 
@@ -775,7 +775,7 @@ def evaluate_pilots() -> None:
     """Every recipe pilot that has finished its 4,000 steps and has no evaluation yet, held-out like the seed
     screen (SAMPLES inputs per t), into PILOTS_AT4000/<name>.json: `python experiments/report.py --pilots`."""
     PILOTS_AT4000.mkdir(parents=True, exist_ok=True)
-    for rs in [rs for rs, _ in _pilots()] + [inflight.CELLS_CURR_SCREEN]:
+    for rs in [rs for rs, _ in _pilots()] + [inflight.CELLS_CURR_SCREEN, inflight.CELLS_CURR_MORE]:
         for name, run in rs.runs.items():
             p = rs.progress(run)
             if not p or p["step"] < rs.steps or (PILOTS_AT4000 / f"{name}.json").exists():
@@ -1232,43 +1232,52 @@ def _slow_t8() -> str:
     return f"{t8[0]:.3f} to {t8[-1]:.3f}" if t8 else "no evaluated seed"
 
 
-CURR_AT6000 = OUT / "curr-at6000"   # held-out evaluations of the curriculum recipe's runs after its second phase
+def _curr_later() -> list:
+    """The curriculum recipe's phases after the first (read from inflight at call time), in order."""
+    return [inflight.CELLS_CURR_P2, inflight.CELLS_CURR_P3, inflight.CELLS_CURR_P4, inflight.CELLS_CURR_P5]
+
+
+# Held-out evaluations of the curriculum recipe's runs at the end of each later phase, by the phase's last step, and
+# the standard recipe's evaluations at the same step (the shipped 10,000-step checkpoints' are in docs/results/eval/).
+CURR_AT = {rs.steps: OUT / f"curr-at{rs.steps}" for rs in _curr_later()}
+STD_AT = {CELLS_FIRST: CELLS_AT4000, CELLS_SECOND: CELLS_AT6000, CELLS_THIRD: CELLS_AT7500, CELLS_FOURTH: CELLS_AT8500,
+          inflight.CELLS_P5.steps: OUT / "eval"}
 
 
 def evaluate_curr() -> None:
-    """Every run of the curriculum recipe's second phase (inflight.CELLS_CURR_P2) that has reached 6,000 steps and
-    has no evaluation yet, held-out like every other phase (SAMPLES inputs per t), into CURR_AT6000/<name>.json:
-    `python experiments/report.py --only-write --curr`."""
-    rs = inflight.CELLS_CURR_P2
-    CURR_AT6000.mkdir(parents=True, exist_ok=True)
-    for name, run in rs.runs.items():
-        p = rs.progress(run)
-        if not p or p["step"] < rs.steps or (CURR_AT6000 / f"{name}.json").exists():
-            continue
-        res = evaluate_folder(f"{rs.runs_dir}/{run}", SAMPLES, CURR_AT6000)
-        assert res["trained_steps"] == rs.steps, f"{run} holds a {res['trained_steps']}-step model"
-        (CURR_AT6000 / f"{run}.json").rename(CURR_AT6000 / f"{name}.json")
-        print(f"[report] curriculum {name} at {rs.steps:,}: held-out {res['held_out']['accuracy']:.3f}", flush=True)
+    """Every run of the curriculum recipe's later phases (inflight.CELLS_CURR_P2 .. P5) that has finished a phase and
+    has no evaluation of it yet, held-out like every other phase (SAMPLES inputs per t), into
+    CURR_AT[steps]/<name>.json: `python experiments/report.py --only-write --curr`."""
+    for rs in _curr_later():
+        folder = CURR_AT[rs.steps]
+        for name, run in rs.runs.items():
+            p = rs.progress(run)
+            if not p or p["step"] < rs.steps or (folder / f"{name}.json").exists():
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            res = evaluate_folder(f"{rs.runs_dir}/{run}", SAMPLES, folder)
+            assert res["trained_steps"] == rs.steps, f"{run} holds a {res['trained_steps']}-step model"
+            (folder / f"{run}.json").rename(folder / f"{name}.json")
+            print(f"[report] curriculum {name} at {rs.steps:,}: held-out {res['held_out']['accuracy']:.3f}", flush=True)
 
 
-def _curr_p2_status() -> str:
-    """The curriculum recipe's second phase (inflight.CELLS_CURR_P2): each run's held-out t=6 / t=7 / t=8 at 6,000
-    steps beside the standard recipe's same seed and N at the same step (CELLS_AT6000), the N=4 minus N=1 gap at t=8
-    for each seed that has both, and where unfinished runs stand; or ''."""
-    rs = inflight.CELLS_CURR_P2
+def _curr_phase_status(rs, start: int) -> str:
+    """One later phase of the curriculum recipe (`rs`, from `start` steps): each evaluated run's held-out t=6 / t=7 /
+    t=8 beside the standard recipe's same N and seed at the same step (STD_AT), the N=4 minus N=1 gap at t=8 for each
+    seed that has both, and where runs in training stand; or ''."""
+    folder = CURR_AT[rs.steps]
     done, going = {}, []
     for name, run in rs.runs.items():
-        if (CURR_AT6000 / f"{name}.json").exists():
-            done[name] = json.loads((CURR_AT6000 / f"{name}.json").read_text())["held_out"]["per_depth"]
-        elif (p := rs.progress(run)) and p["step"] > CELLS_FIRST:
+        if (folder / f"{name}.json").exists():
+            done[name] = json.loads((folder / f"{name}.json").read_text())["held_out"]["per_depth"]
+        elif (p := rs.progress(run)) and start < p["step"] < rs.steps:
             ev = p["last_eval"]
             going.append(f"{name} at step {p['step']:,}" + (f" (t=8 {ev['eval']['per_depth'].get('8', float('nan')):.2f}"
                                                              f" on 1,000 fresh inputs in training at step {ev['step']:,})"
-                                                             if ev and ev["step"] > CELLS_FIRST else ""))
+                                                             if ev and ev["step"] > start else ""))
     if not done and not going:
         return ""
-    text = (f" The curriculum recipe's runs go on through the standard recipe's phases (`{rs.spec}`, continued from "
-            f"their 4,000-step state; the aim is read at 10,000 steps, seed for seed).")
+    text = f"Phase {start:,} -> {rs.steps:,} steps (`{rs.spec}`)."
 
     def triple(pd: dict) -> str:
         return " / ".join(f"{pd[d]['accuracy']:.3f}" for d in ("6", "7", "8"))
@@ -1276,9 +1285,9 @@ def _curr_p2_status() -> str:
     if done:
         parts = []
         for name, pd in done.items():
-            std = CELLS_AT6000 / f"{name.replace('-curr', '')}.json"
+            std = STD_AT[rs.steps] / f"{name.replace('-curr', '')}.json"
             was = (f" (standard recipe {triple(json.loads(std.read_text())['held_out']['per_depth'])})"
-                   if std.exists() else " (no standard-recipe run of this seed reached 6,000 steps)")
+                   if std.exists() else f" (no standard-recipe run of this N and seed reached {rs.steps:,} steps)")
             parts.append(f"{name} {triple(pd)}{was}")
         text += f" Held-out t=6 / t=7 / t=8 at {rs.steps:,} steps: " + _and(parts) + "."
         gaps = []
@@ -1290,8 +1299,20 @@ def _curr_p2_status() -> str:
         if gaps:
             text += " N=4 minus N=1 at t=8 (the aim asks for +0.20 at 10,000 steps): " + _and(gaps) + "."
     if going:
-        text += " In training (state committed; `python experiments/inflight.py` resumes): " + _and(going) + "."
+        text += " In training (state committed; `python experiments/inflight.py` says where): " + _and(going) + "."
     return text
+
+
+def _curr_phases_status() -> str:
+    """Where the curriculum recipe's later phases stand, one paragraph each (see _curr_phase_status); or ''."""
+    later = _curr_later()
+    starts = [CELLS_FIRST] + [rs.steps for rs in later[:-1]]
+    paras = [t for rs, start in zip(later, starts) if (t := _curr_phase_status(rs, start))]
+    if not paras:
+        return ""
+    return ("The curriculum recipe's runs go on through the standard recipe's phases, each continued from the last "
+            f"(`{inflight.CURR_CHAIN_COMMAND}`); the aim is read at {later[-1].steps:,} steps, seed for seed. "
+            + " ".join(paras))
 
 
 def _curr_screen_status() -> str:
@@ -1555,7 +1576,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pilots", action="store_true",
                     help="evaluate the recipe pilots that have finished 4,000 steps (see PILOTS_AT4000)")
     ap.add_argument("--curr", action="store_true",
-                    help="evaluate the curriculum recipe's runs that have finished their phase to 6,000 steps")
+                    help="evaluate the curriculum recipe's runs that have finished a later phase (6,000 to 10,000 steps)")
     ap.add_argument("--at4000", nargs=2, metavar=("NAME", "FOLDER"),
                     help="evaluate a run folder holding a later seed's 4,000-step model (see CELLS_AT4000) as NAME")
     args = ap.parse_args(argv)

@@ -203,24 +203,25 @@ def test_results_md_reads_the_curriculum_on_fresh_seeds_by_its_own_test(tmp_path
     assert "**One of two passes.**" in text and f"above {report.CURR_T8:.2f}" in text
 
 
-def test_results_md_reads_the_curriculum_second_phase_beside_the_standard_recipe(tmp_path, monkeypatch):
+def test_results_md_reads_each_curriculum_phase_beside_the_standard_recipe(tmp_path, monkeypatch):
     import dataclasses
     import inflight
     import report
     rs = dataclasses.replace(inflight.CELLS_CURR_P2, runs_dir=str(tmp_path / "runs"))
     monkeypatch.setattr(inflight, "CELLS_CURR_P2", rs)
-    monkeypatch.setattr(report, "CURR_AT6000", tmp_path / "curr")
-    monkeypatch.setattr(report, "CELLS_AT6000", tmp_path / "std")
-    assert report._curr_p2_status() == ""                                         # nothing started: nothing said
+    monkeypatch.setattr(report, "CURR_AT", {**report.CURR_AT, 6000: tmp_path / "curr"})
+    monkeypatch.setattr(report, "STD_AT", {**report.STD_AT, 6000: tmp_path / "std"})
+    assert report._curr_phase_status(rs, 4000) == ""                             # nothing started: nothing said
     run = tmp_path / "runs" / "r110cells-curr-n4"
     run.mkdir(parents=True)
     (run / "train_state.json").write_text(json.dumps({"step": 4000}))             # copied log only: not started
-    assert report._curr_p2_status() == ""
+    assert report._curr_phase_status(rs, 4000) == ""
     (run / "train_state.json").write_text(json.dumps({"step": 4500}))
     (run / "log.jsonl").write_text("".join(json.dumps({"step": s, "eval": {"per_depth": {"8": t8}}}) + "\n"
                                            for s, t8 in ((4000, 0.1), (4500, 0.17))))
-    assert "rule110-cells-curr-n4 at step 4,500 (t=8 0.17 on 1,000 fresh inputs in training at step 4,500)" \
-        in report._curr_p2_status()
+    text = report._curr_phase_status(rs, 4000)
+    assert text.startswith("Phase 4,000 -> 6,000 steps (`experiments/sweep_rule110_cells_curr_p2.json`).")
+    assert "rule110-cells-curr-n4 at step 4,500 (t=8 0.17 on 1,000 fresh inputs in training at step 4,500)" in text
 
     def held(folder, name, t8):
         folder.mkdir(exist_ok=True)
@@ -229,22 +230,26 @@ def test_results_md_reads_the_curriculum_second_phase_beside_the_standard_recipe
     held(tmp_path / "std", "rule110-cells-n4", 0.043)
     held(tmp_path / "curr", "rule110-cells-curr-n4", 0.25)
     held(tmp_path / "curr", "rule110-cells-curr-n4-seed3", 0.2)
-    text = report._curr_p2_status()
+    text = report._curr_phase_status(rs, 4000)
     assert "rule110-cells-curr-n4 0.800 / 0.400 / 0.250 (standard recipe 0.800 / 0.400 / 0.043)" in text
-    assert "rule110-cells-curr-n4-seed3 0.800 / 0.400 / 0.200 (no standard-recipe run of this seed" in text
+    assert "rule110-cells-curr-n4-seed3 0.800 / 0.400 / 0.200 (no standard-recipe run of this N and seed" in text
     assert "N=4 minus N=1" not in text and "In training" not in text               # no N=1 yet; nothing running
     held(tmp_path / "curr", "rule110-cells-curr-n1", 0.03)
-    assert "N=4 minus N=1 at t=8 (the aim asks for +0.20 at 10,000 steps): seed 0 +0.220." in report._curr_p2_status()
+    assert "N=4 minus N=1 at t=8 (the aim asks for +0.20 at 10,000 steps): seed 0 +0.220." in \
+        report._curr_phase_status(rs, 4000)
+    assert "python experiments/phases.py curr" in report._curr_phases_status()    # the chain's command heads it
 
 
 def test_results_md_tables_every_recipe_trial_beside_the_standard_recipe(tmp_path, monkeypatch):
     import report
     dirs = {k: tmp_path / k for k in ("pilots", "curr", "at4000", "at6000")}
-    for k, attr in (("pilots", "PILOTS_AT4000"), ("curr", "CURR_AT6000"), ("at4000", "CELLS_AT4000"),
-                    ("at6000", "CELLS_AT6000")):
+    for k, attr in (("pilots", "PILOTS_AT4000"), ("at4000", "CELLS_AT4000")):
         dirs[k].mkdir()
         monkeypatch.setattr(report, attr, dirs[k])
-    for attr in ("_seed_screen_status", "_pilots_status", "_curr_screen_status", "_curr_p2_status"):
+    dirs["curr"].mkdir()
+    monkeypatch.setattr(report, "CURR_AT", {6000: dirs["curr"]})
+    monkeypatch.setattr(report, "STD_AT", {6000: dirs["at6000"]})
+    for attr in ("_seed_screen_status", "_pilots_status", "_curr_screen_status", "_curr_phases_status"):
         monkeypatch.setattr(report, attr, lambda *a: "")
     assert report._recipe_section([]) == [] and report._recipe_rows() == []      # no trial evaluated: no section
 
