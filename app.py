@@ -159,6 +159,7 @@ pages = {
         st.Page(lab.PAGES["sleep_more"], title="Sleep more, think deeper", icon=":material/bedtime:"),
         st.Page(lab.PAGES["amnesia"], title="Amnesia test", icon=":material/psychology_alt:"),
         st.Page(lab.PAGES["probe"], title="Memory probe", icon=":material/manage_search:"),
+        st.Page(lab.PAGES["training"], title="Training curves", icon=":material/query_stats:"),
         st.Page(lab.PAGES["cost"], title="Cost of memory", icon=":material/speed:"),
     ],
 }

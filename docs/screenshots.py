@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             ("tasks?ckpt=arith-n4", "Graphs and arithmetic", "The operations the answer needs", "tasks-arith", 1300),
             ("amnesia", "Amnesia test", "Over many held-out inputs", "amnesia", 1600),
             ("probe", "Memory probe", "Residual: what is still unlearned", "probe", 1600),
+            ("training?ckpt=rule110-cells-n4&at=8", "Training curves", "The runs", "training", 1500),
         ]:
             t0 = time.perf_counter()
             page.goto(f"{url}/{path}", wait_until="domcontentloaded")

@@ -112,6 +112,7 @@ WHERE = [
     ("amnesia", "Amnesia test", ":material/psychology_alt:", "what is lost when the cache is evicted"),
     ("probe", "Memory probe", ":material/manage_search:", "what the fast weights S remember"),
     ("cost", "Cost of memory", ":material/speed:", "what sleeping costs in time"),
+    ("training", "Training curves", ":material/query_stats:", "how each model learned, step by step"),
 ]
 
 

@@ -42,7 +42,7 @@ torch.set_num_threads(max(1, int(os.environ.get(ENV_THREADS, "1") or 1)))
 
 PAGES = {"guide": "pages/guide.py", "timeline": "pages/timeline.py", "automaton": "pages/automaton.py",
          "tasks": "pages/tasks.py", "sleep_more": "pages/sleep_more.py", "amnesia": "pages/amnesia.py",
-         "probe": "pages/probe.py", "cost": "pages/cost.py"}
+         "probe": "pages/probe.py", "cost": "pages/cost.py", "training": "pages/training.py"}
 
 # ---------------------------------------------------------------------------- session-state keys
 CKPT_DIR = "ckpt_dir"          # override of the checkpoints folder (tests; otherwise env var / default)
@@ -75,6 +75,7 @@ PAGE_URL_PARAMS: dict[str, dict[str, str]] = {
     "tasks": {"depth": "tk_depth", "question": "tk_query", "step": "tk_step"},
     "automaton": {"rule": CA_RULE, "cells": CA_CELLS, "t": CA_T},
     "sleep_more": {"inputs": EVAL_SAMPLES, "evalseed": EVAL_SEED, "depths": EVAL_DEPTHS},
+    "training": {"at": "tr_depth"},
 }
 URL_READ = "_url_read"            # session flag: the URL has been read (once, on the session's first run)
 URL_MESSAGES = "_url_messages"    # what was wrong with the link, shown once
@@ -150,6 +151,18 @@ def _depth_range(text: str) -> tuple:
 
 
 _depth_range.accepted = "a depth range like 7-8"
+
+
+def _depth_or_all(text: str) -> str:
+    """`at=8` or `at=all`: the training-curves page's depth (kept as the log writes it, a string)."""
+    if text == "all":
+        return text
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise ValueError
+    return str(int(text))
+
+
+_depth_or_all.accepted = "a depth 1..64 or all"
 GUIDE_PARTS = {"sleep": "What is sleep?", "glossary": "Glossary", "classroom": "Classroom"}   # link word -> part
 URL_PARSERS = {
     "n": _one_of({str(n): n for n in PASS_CHOICES}), "seed": _int_in(0, MAX_SEED), "t": _int_in(1, 64),
@@ -157,7 +170,7 @@ URL_PARSERS = {
     "lesson": _int_in(1, 100, offset=1), "question": _int_in(1, 100, offset=1), "block": _int_in(0, 63), "window": _int_in(0, 10_000),
     "token": _int_in(0, 10_000), "pass": _int_in(1, 64), "states": _int_in(1, 1024),
     "rule": _int_in(0, 255), "cells": _cells, "inputs": _one_of({str(n): n for n in EVAL_SAMPLE_CHOICES}),
-    "evalseed": _int_in(0, 10_000), "depths": _depth_range,
+    "evalseed": _int_in(0, 10_000), "depths": _depth_range, "at": _depth_or_all,
 }
 URL_WRITERS = {"step": lambda i: int(i) + 1, "lesson": lambda i: int(i) + 1, "question": lambda i: int(i) + 1,
                "cells": lambda c: "".join(map(str, c)), "depths": lambda d: f"{d[0]}-{d[1]}",

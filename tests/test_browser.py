@@ -261,6 +261,7 @@ def test_every_page_renders(browser_page, app_url, tmp_path):
         ("amnesia", "Amnesia test", "Over many held-out inputs"),
         ("probe", "Memory probe", "Residual: what is still unlearned"),
         ("cost", "Cost of memory", "Measure on this machine"),
+        ("training?ckpt=rule110-cells-n4&at=8", "Training curves", "The runs"),
         ("sleep_more", "Sleep more, think deeper", "Accuracy against depth t"),
     ]:
         page.goto(f"{app_url}/{path}", wait_until="domcontentloaded")
