@@ -202,7 +202,8 @@ def main() -> None:
               "open page: guide": "Guide", "open page: graphs and arithmetic": "Graphs and arithmetic",
               "open page: amnesia test": "Amnesia test", "amnesia: change t": "Amnesia test",
               "open page: memory probe": "Memory probe", "probe: change pass": "Memory probe",
-              "open page: cost of memory": "Cost of memory"}
+              "open page: cost of memory": "Cost of memory", "open page: training curves": "Training curves",
+              "training: change depth": "Training curves"}
     cycle = [
         ("timeline: rerun, nothing changed", None),
         ("timeline: step forward", Session.click("tl_fwd")),
@@ -227,6 +228,9 @@ def main() -> None:
         ("probe: change pass", lambda at: at.select_slider(key="probe_pass").set_value(
             2 if at.select_slider(key="probe_pass").value != 2 else 3)),
         ("open page: cost of memory", s.page("pages/cost.py")),
+        ("open page: training curves", s.page("pages/training.py")),
+        ("training: change depth", lambda at: at.select_slider(key="tr_depth").set_value(
+            "7" if at.select_slider(key="tr_depth").value != "7" else "8")),
         ("open page: timeline", s.page("pages/timeline.py")),
     ]
     for name, prep in cycle:  # first pass: fills the caches (first visit of each page, first N change)
