@@ -108,6 +108,7 @@ def _open_in_timeline(lesson: Lesson, checkpoint: str, passes: int) -> None:
 WHERE = [
     ("timeline", "Timeline", ":material/timeline:", "step through one input: wake, sleep, evict, answer"),
     ("automaton", "Cellular automaton", ":material/grid_on:", "build a row; see what each model predicts"),
+    ("tasks", "Graphs and arithmetic", ":material/hub:", "the same stepping on k-hop retrieval and sums"),
     ("sleep_more", "Sleep more", ":material/bedtime:", "accuracy against N and depth t"),
     ("amnesia", "Amnesia test", ":material/psychology_alt:", "what is lost when the cache is evicted"),
     ("probe", "Memory probe", ":material/manage_search:", "what the fast weights S remember"),
