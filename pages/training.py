@@ -184,9 +184,10 @@ def main() -> None:
     st.caption(
         (f"Each point: {int(n_eval):,} fresh inputs, all depths mixed" if n_eval not in (None, "null") else
          "Each point: the run's fresh inputs, all depths mixed")
-        + (f", so about {int(n_eval) // max(1, len(depths))} per depth when depths are drawn evenly (more at the "
-           "deep end where training drew them in proportion to t²)" if n_eval not in (None, "null") and depth != ALL
-           else "") + ". Dotted lines: where a later training phase began (the learning rate restarts). "
+        + (f", so about {int(n_eval) // max(1, len(depths))} per depth when depths are drawn evenly"
+           + (" (more at the deep end where training drew them weighted towards it, config `depth_weights`)"
+              if any(e.task.get("depth_weights") for e in chosen) else "")
+           if n_eval not in (None, "null") and depth != ALL else "") + ". Dotted lines: where a later training phase began (the learning rate restarts). "
         "Look for: do the runs with more sleep climb higher, and do seeds of the same model agree?")
 
     left, right = st.columns(2, gap="large")

@@ -73,8 +73,9 @@ def curves_figure(curves: Sequence[Curve], y_title: str, phases: Sequence[int] =
         finite = [v for c in curves for v in np.asarray(c.y, dtype=float) if np.isfinite(v) and v > 0]
         if finite:   # ticks at 1, 2, 5 x 10^k only: plotly's default labels every minor tick with a bare digit
             lo, hi = (y_range if y_range is not None else (min(finite), max(finite)))
-            ticks = [m * 10.0 ** k for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
-                     for m in (1, 2, 5) if lo <= m * 10.0 ** k <= hi]
+            k0, k1 = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+            marks = (1, 2, 5) if k1 - k0 <= 3 else (1,)      # over many decades, the powers of ten alone
+            ticks = [m * 10.0 ** k for k in range(k0, k1 + 1) for m in marks if lo <= m * 10.0 ** k <= hi]
             yaxis.update(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
     if y_range is not None:
         lo, hi = y_range

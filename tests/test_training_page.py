@@ -82,6 +82,9 @@ def test_curves_leave_gaps_mark_phases_and_label_a_log_axis_only_at_1_2_5():
     assert [s["x0"] for s in fig["layout"]["shapes"]] == [10, 15]
     assert [a["text"] for a in fig["layout"]["annotations"]] == ["10", "15"]
     assert list(fig["layout"]["yaxis"]["tickvals"]) == [0.02, 0.05, 0.1, 0.2, 0.5]
+    wide = viz_training.Curve("b", np.arange(3), np.array([2.0, 0.01, 3e-5]), "#000")
+    ticks = viz_training.curves_figure([wide], "loss", y_log=True).to_plotly_json()["layout"]["yaxis"]["tickvals"]
+    assert list(ticks) == pytest.approx([1e-4, 1e-3, 1e-2, 1e-1, 1.0])    # six decades: powers of ten only
     assert viz_training.run_style(4, 1) == (viz_training.passes_color(4), "dash")
     assert viz_training.run_style(1, 0, hybrid=False, cache_kept=True)[0] == viz_training.KEPT_COLOR
 
@@ -116,6 +119,7 @@ def test_the_page_sets_the_runs_of_one_question_side_by_side_from_their_logs():
     chips = at.multiselect(key="tr_models").options                      # shown without the common prefix
     assert "attn-kept" in chips and "n4-seed1" in chips                  # the baselines are offered too
     assert len(chips) == 11                                               # and nothing that asks another question
+    assert "drew them weighted towards it, config `depth_weights`" in " ".join(c.value for c in at.caption)
     fig = chart(at, "tr_acc")
     assert len(fig["data"]) == 7 and [s["x0"] for s in fig["layout"]["shapes"]] == [4000, 6000, 7500, 8500]
     # the drawn values are the log's own: seed 1 of N=4 at t=8, read straight from its file
@@ -137,6 +141,8 @@ def test_the_page_sets_the_runs_of_one_question_side_by_side_from_their_logs():
     assert not at.exception
     assert at.session_state["tr_models"] and all(n.startswith("khop-") for n in at.session_state["tr_models"])
     assert at.select_slider(key="tr_depth").options[-2:] == ["k=4", "all pooled"]
+    caption = " ".join(c.value for c in at.caption)
+    assert "about 250 per depth when depths are drawn evenly." in caption and "depth_weights" not in caption
 
 
 @needs_shipped
