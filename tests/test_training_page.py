@@ -141,6 +141,7 @@ def test_the_page_sets_the_runs_of_one_question_side_by_side_from_their_logs():
     assert not at.exception
     assert at.session_state["tr_models"] and all(n.startswith("khop-") for n in at.session_state["tr_models"])
     assert at.select_slider(key="tr_depth").options[-2:] == ["k=4", "all pooled"]
+    at.select_slider(key="tr_depth").set_value("4").run()                 # it kept "all" from before
     caption = " ".join(c.value for c in at.caption)
     assert "about 250 per depth when depths are drawn evenly." in caption and "depth_weights" not in caption
 
