@@ -74,8 +74,11 @@ def _on_upload() -> None:
     st.session_state[lab.CKPT] = name
     st.session_state[lab.PASSES] = entry.default_passes if entry.default_passes in lab.PASS_CHOICES else 1
     st.session_state[lab.PLAYING] = False
+    problem = st.session_state.pop(lab.UPLOAD_LOG_PROBLEM, None)
+    log = (" Its training log came with it (see *Training curves*)." if (Path(entry.path) / lab.LOG_FILE).is_file()
+           else f" Its training log was left out: {problem}." if problem else "")
     st.session_state[lab.UPLOAD_MESSAGE] = ("ok", f"Loaded `{name}`: {entry.description}. It stays in this browser "
-                                                  "session only.")
+                                                  f"session only.{log}")
 
 
 def upload_panel() -> None:
@@ -85,11 +88,13 @@ def upload_panel() -> None:
         mode = st.segmented_control("Upload", ["Two files", "A folder"], default="Two files", key="upload_mode",
                                     label_visibility="collapsed")
         st.file_uploader(
-            f"`{lab.MODEL_FILE}` + `{lab.CONFIG_FILE}`" if mode != "A folder" else "A checkpoint folder",
-            type=["safetensors", "json"], accept_multiple_files="directory" if mode == "A folder" else True,
+            f"`{lab.MODEL_FILE}` + `{lab.CONFIG_FILE}` (+ `{lab.LOG_FILE}`, optional)" if mode != "A folder"
+            else "A checkpoint folder",
+            type=["safetensors", "json", "jsonl"], accept_multiple_files="directory" if mode == "A folder" else True,
             key=_upload_key(), on_change=_on_upload,
             help="The weights are read as safetensors only (never unpickled) and checked against the config "
-                 "before anything is kept. Nobody else sees what you upload.")
+                 "before anything is kept. The training log, if you add it, draws the model's curves on the "
+                 "Training curves page. Nobody else sees what you upload.")
         if message:
             kind, text = message
             (st.error if kind == "error" else st.success)(text, icon=":material/error:" if kind == "error"

@@ -519,15 +519,42 @@ def remove_stale_uploads(root: Path | None = None) -> list[Path]:
     return removed
 
 
+LOG_FILE = "log.jsonl"               # a run's training log (sleepcore.train), read by the Training curves page
+UPLOAD_LOG_PROBLEM = "_upload_log_problem"   # why an uploaded training log was not kept (shown once), or absent
+
+
+def _upload_log(files) -> tuple[bytes | None, str | None]:
+    """(the training log's bytes, None) when the upload holds a readable `log.jsonl`; (None, why) when it holds
+    one that cannot be read; (None, None) when it holds none."""
+    from sleepcore import runlog
+    logs = [f for f in files if Path(f.name).name == LOG_FILE]
+    if not logs:
+        return None, None
+    data = logs[0].getvalue()
+    if len(data) > runlog.MAX_LOG_BYTES:
+        return None, (f"`{LOG_FILE}` is {len(data) / 2**20:.0f} MB; a training log is at most "
+                      f"{runlog.MAX_LOG_BYTES // 2**20} MB")
+    try:
+        runlog.parse_log(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, f"`{LOG_FILE}` is not text (a training log is UTF-8 lines of JSON)"
+    except runlog.LogError as e:
+        return None, f"`{LOG_FILE}`: {e}"
+    return data, None
+
+
 def add_upload(files) -> str:
     """Validate an uploaded checkpoint, keep it for this session only, and return its catalog name.
 
     The files are checked exactly like a folder on disk (safetensors only, never unpickled; the config
-    validated; every weight's name, shape and values checked against it) before anything is kept.
+    validated; every weight's name, shape and values checked against it) before anything is kept. A training
+    log (`log.jsonl`) that comes with them is kept too if it reads as one; if not, the checkpoint still loads and
+    UPLOAD_LOG_PROBLEM says why the log was left out.
     """
     import hashlib
 
     model_bytes, config_bytes, stem = _pick_upload_files(files)
+    log_bytes, log_problem = _upload_log(files)
     try:
         load_from_bytes(model_bytes, config_bytes)
     except (CheckpointError, ConfigError) as e:
@@ -542,6 +569,9 @@ def add_upload(files) -> str:
         (folder.path / CONFIG_FILE).write_bytes(config_bytes)
         uploads.pop(name, None)
         uploads[name], owners[name] = str(folder.path), folder
+    if log_bytes is not None:
+        (Path(uploads[name]) / LOG_FILE).write_bytes(log_bytes)
+    st.session_state[UPLOAD_LOG_PROBLEM] = log_problem
     while len(uploads) > MAX_UPLOADS:                 # dicts keep insertion order: drop the oldest
         oldest = next(iter(uploads))
         uploads.pop(oldest)

@@ -38,7 +38,7 @@ def _read(path: str, stamp: tuple) -> runlog.RunLog | str:
 def log_for(folder: str) -> runlog.RunLog | str:
     """The checkpoint folder's training log, or why it cannot be read (a string); read again whenever the file
     changes (a run still training appends to it)."""
-    path = Path(folder) / "log.jsonl"
+    path = Path(folder) / lab.LOG_FILE
     try:
         st_ = path.stat()
         stamp = (st_.st_mtime_ns, st_.st_size)
@@ -135,8 +135,9 @@ def main() -> None:
     if selected not in logged:
         why = logs.get(selected.name)
         st.info(f"`{selected.name}` has no readable training log ({why}). A checkpoint folder written by "
-                "`python -m sleepcore.train --out` holds one (`log.jsonl`); an upload carries only the weights and "
-                "the config." + (" The models below answer the same question." if logged else ""),
+                f"`python -m sleepcore.train --out` holds one (`{lab.LOG_FILE}`); an upload brings it when you add "
+                "that file (or upload the whole folder)." + (" The models below answer the same question."
+                                                              if logged else ""),
                 icon=":material/query_stats:")
         if not logged:
             return

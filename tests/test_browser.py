@@ -204,11 +204,17 @@ def test_upload_your_own_checkpoint(browser_page, app_url, tmp_path):
     expect(page.get_by_text("Rule 110 · hybrid AF · trained N=4")).to_be_visible()        # nothing changed
     idle(page)                                            # each attempt starts with an empty uploader
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
-        [str(src / "model.safetensors"), str(src / "config.json")])
+        [str(src / "model.safetensors"), str(src / "config.json"), str(src / "log.jsonl")])
     expect(page.get_by_text("It stays in this browser session only")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Its training log came with it")).to_be_visible()
     expect(page.get_by_text("window 1, wake token 1 of 17")).to_be_visible(timeout=30_000)
     idle(page)
     assert "ckpt=" not in page.url
+    page.get_by_text("Experiment").click()                       # its curves, beside the shipped models'
+    page.get_by_role("menuitem", name="Training curves").click()
+    expect(page.get_by_role("heading", name="Exact match at t=8")).to_be_visible(timeout=60_000)
+    idle(page)
+    expect(page.locator(".legendtext", has_text="⬆ upload (").first).to_be_visible()   # two loose files: "upload"
 
 
 def test_export_html_snapshot_is_self_contained(browser_page, app_url, tmp_path):

@@ -175,3 +175,49 @@ def test_a_link_carries_the_depth_and_a_bad_one_says_what_it_accepts():
     bad.switch_page("pages/training.py").run()
     assert not bad.exception and bad.session_state["tr_depth"] == "8"     # the default, and the reason why
     assert "at='deep' is not a depth 1..64 or all" in " ".join(w.value for w in bad.sidebar.warning)
+
+
+def _upload_script(args: str) -> None:
+    """Runs inside AppTest: lab.add_upload on the given (name, path) files, then reports the upload's folder."""
+    import json as _json
+    import sys as _sys
+    from pathlib import Path as _Path
+
+    import streamlit as st
+    root, files_json = args.split("|", 1)
+    _sys.path.insert(0, root)
+    from pages import lab
+
+    class F:
+        def __init__(self, name, path):
+            self.name, self.path = name, path
+
+        def getvalue(self):
+            return open(self.path, "rb").read()
+
+    name = lab.add_upload([F(n, p) for n, p in _json.loads(files_json)])
+    folder = _Path(st.session_state[lab.UPLOADS][name])
+    st.session_state["result"] = (sorted(f.name for f in folder.iterdir()), st.session_state[lab.UPLOAD_LOG_PROBLEM])
+
+
+@needs_shipped
+@pytest.mark.usefixtures("navigation_not_pages_folder", "restore_torch_threads")
+def test_an_uploaded_folder_brings_its_training_log_and_a_bad_log_is_left_out_with_the_reason(tmp_path):
+    from streamlit.testing.v1 import AppTest
+    src = CKPTS / "khop-n2"
+
+    def upload(log: Path | None):
+        files = [("khop-n2/model.safetensors", str(src / "model.safetensors")),
+                 ("khop-n2/config.json", str(src / "config.json"))] + ([("khop-n2/log.jsonl", str(log))] if log else [])
+        at = AppTest.from_function(_upload_script, args=(f"{ROOT}|" + json.dumps(files),), default_timeout=60)
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        return at.session_state["result"]
+
+    assert upload(src / "log.jsonl") == (["config.json", "log.jsonl", "model.safetensors"], None)
+    assert upload(None) == (["config.json", "model.safetensors"], None)
+    (tmp_path / "log.jsonl").write_bytes(b"\x89PNG\r\n")
+    files, why = upload(tmp_path / "log.jsonl")
+    assert files == ["config.json", "model.safetensors"] and why == "`log.jsonl` is not text (a training log is UTF-8 lines of JSON)"
+    (tmp_path / "log.jsonl").write_text("hello\n")
+    assert "holds no training or evaluation record" in upload(tmp_path / "log.jsonl")[1]
