@@ -201,6 +201,17 @@ def test_results_md_reads_the_curriculum_on_fresh_seeds_by_its_own_test(tmp_path
     text = report._curr_screen_status()
     assert "rule110-cells-curr-n4-seed2 0.120 and rule110-cells-curr-n4-seed3 0.100" in text
     assert "**One of two passes.**" in text and f"above {report.CURR_T8:.2f}" in text
+    assert "trains beside them" in text and "lifts N=1 too" not in text            # N=1 not evaluated yet
+    monkeypatch.setattr(report, "CELLS_AT4000", tmp_path / "std")
+    (tmp_path / "std").mkdir()
+    for folder, name, t8 in (("evals", "rule110-cells-curr-n1", 0.045), ("evals", "rule110-cells-curr-n4", 0.129),
+                             ("std", "rule110-cells-n1", 0.009), ("std", "rule110-cells-n4", 0.022)):
+        (tmp_path / folder / f"{name}.json").write_text(json.dumps({"held_out": {"per_depth": {
+            "7": {"accuracy": 0.1}, "8": {"accuracy": t8}}}}))
+    text = report._curr_screen_status()
+    assert "the same-recipe N=1 seed 0 was trained beside them" in text
+    assert ("The recipe lifts N=1 too (seed 0 at t=8: 0.045, against 0.009 under the standard recipe), so at 4,000 "
+            "steps N=4 minus N=1 for seed 0 is +0.084 under the curriculum, against +0.013") in text
 
 
 def test_results_md_reads_each_curriculum_phase_beside_the_standard_recipe(tmp_path, monkeypatch):
