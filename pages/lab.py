@@ -74,7 +74,7 @@ PAGE_URL_PARAMS: dict[str, dict[str, str]] = {
     "amnesia": {"t": "amn_t", "states": "amn_samples"},
     "tasks": {"depth": "tk_depth", "question": "tk_query", "step": "tk_step"},
     "automaton": {"rule": CA_RULE, "cells": CA_CELLS, "t": CA_T},
-    "sleep_more": {"inputs": EVAL_SAMPLES, "evalseed": EVAL_SEED, "depths": EVAL_DEPTHS},
+    "sleep_more": {"inputs": EVAL_SAMPLES, "evalseed": EVAL_SEED, "depths": EVAL_DEPTHS, "ask": "sm_family"},
     "training": {"at": "tr_depth"},
 }
 URL_READ = "_url_read"            # session flag: the URL has been read (once, on the session's first run)
@@ -163,6 +163,20 @@ def _depth_or_all(text: str) -> str:
 
 
 _depth_or_all.accepted = "a depth 1..64 or all"
+
+
+def _cells_asked(text: str) -> int:
+    """`ask=cell` (cell 0, one answer), `ask=row` (all 16 cells) or `ask=N` (cells 0..N-1): the Sleep-more page's
+    question."""
+    named = {"cell": 1, "row": len(DEFAULT_CELLS)}
+    if text in named:
+        return named[text]
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise ValueError
+    return int(text)
+
+
+_cells_asked.accepted = "cell, row or a number of cells 1..64"
 GUIDE_PARTS = {"sleep": "What is sleep?", "glossary": "Glossary", "classroom": "Classroom"}   # link word -> part
 URL_PARSERS = {
     "n": _one_of({str(n): n for n in PASS_CHOICES}), "seed": _int_in(0, MAX_SEED), "t": _int_in(1, 64),
@@ -170,9 +184,10 @@ URL_PARSERS = {
     "lesson": _int_in(1, 100, offset=1), "question": _int_in(1, 100, offset=1), "block": _int_in(0, 63), "window": _int_in(0, 10_000),
     "token": _int_in(0, 10_000), "pass": _int_in(1, 64), "states": _int_in(1, 1024),
     "rule": _int_in(0, 255), "cells": _cells, "inputs": _one_of({str(n): n for n in EVAL_SAMPLE_CHOICES}),
-    "evalseed": _int_in(0, 10_000), "depths": _depth_range, "at": _depth_or_all,
+    "evalseed": _int_in(0, 10_000), "depths": _depth_range, "at": _depth_or_all, "ask": _cells_asked,
 }
-URL_WRITERS = {"step": lambda i: int(i) + 1, "lesson": lambda i: int(i) + 1, "question": lambda i: int(i) + 1,
+URL_WRITERS = {"ask": lambda c: {1: "cell", len(DEFAULT_CELLS): "row"}.get(int(c), int(c)),
+               "step": lambda i: int(i) + 1, "lesson": lambda i: int(i) + 1, "question": lambda i: int(i) + 1,
                "cells": lambda c: "".join(map(str, c)), "depths": lambda d: f"{d[0]}-{d[1]}",
                "part": lambda p: next((k for k, v in GUIDE_PARTS.items() if v == p), "sleep")}
 

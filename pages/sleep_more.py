@@ -187,10 +187,16 @@ def main() -> None:
         # the question follows the sidebar: a newly picked Rule 110 checkpoint shows the models that ask what it
         # asks (the control still switches); otherwise the one-cell question
         picked = selected.name if selected is not None else None
-        if picked != ss.get("_sm_family_for"):
+        own = (selected.cells_asked if selected is not None and selected.ok and selected.rule == 110
+               and selected.cells_asked in kinds else None)
+        if "_sm_family_for" not in ss:       # first visit: a question from the link stands, else the checkpoint's
             ss["_sm_family_for"] = picked
-            if selected is not None and selected.ok and selected.rule == 110 and selected.cells_asked in kinds:
-                ss["sm_family"] = selected.cells_asked
+            if ss.get("sm_family") not in kinds and own is not None:
+                ss["sm_family"] = own
+        elif picked != ss["_sm_family_for"]:
+            ss["_sm_family_for"] = picked
+            if own is not None:
+                ss["sm_family"] = own
         if ss.get("sm_family") not in kinds:
             ss["sm_family"] = kinds[0]
         st.segmented_control("The question the models answer", kinds, key="sm_family", format_func=family_label,

@@ -341,14 +341,30 @@ def test_automaton_and_sleep_more_links_round_trip():
     ss = sm.session_state
     assert (ss["eval_samples"], ss["eval_seed"], tuple(ss["eval_depths"])) == (25, 3, (5, 6))
     assert params(sm)["depths"] == "5-6"
+    if (CKPTS / "rule110-cells-n4" / "config.json").exists():           # the question travels too
+        assert params(sm)["ask"] == "cell"                                # the sidebar's one-cell model's
+        row = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        for k, v in {"ckpt": "rule110-n4", "inputs": "25", "ask": "row"}.items():
+            row.query_params[k] = v
+        row.switch_page("pages/sleep_more.py").run()
+        no_exception(row)
+        assert row.session_state["sm_family"] == 16 and params(row)["ask"] == "row"   # the link wins, once
+        row.session_state["ckpt"] = "rule110-n2"                           # then the sidebar leads again
+        row.run()
+        assert row.session_state["sm_family"] == 1 and params(row)["ask"] == "cell"
     bad = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    for k, v in {"cells": "10x", "rule": "300", "inputs": "7", "depths": "9-3"}.items():
+    for k, v in {"cells": "10x", "rule": "300", "inputs": "7", "depths": "9-3", "ask": "all"}.items():
         bad.query_params[k] = v
     bad.switch_page("pages/automaton.py").run()
     no_exception(bad)
     warned = " ".join(w.value for w in bad.sidebar.warning)
     assert "cells='10x' is not 16 digits 0/1" in warned and "rule='300' is not a whole number 0..255" in warned
-    assert "'inputs'" in warned                                            # not a parameter of this page
+    assert "'inputs'" in warned and "'ask'" in warned                      # not parameters of this page
+    worse = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    worse.query_params["ask"] = "all"
+    worse.switch_page("pages/sleep_more.py").run()
+    no_exception(worse)
+    assert "ask='all' is not cell, row or a number of cells 1..64" in " ".join(w.value for w in worse.sidebar.warning)
 
 
 def test_the_checkpoint_menu_lists_rule110_first_then_khop_then_arithmetic():
