@@ -254,7 +254,9 @@ def main() -> None:
                     "no-sleep hybrid and the attention-only baselines (cache evicted: must forget; cache kept: no "
                     "memory limit at all). ") if cells == 1 else
                    (f"Dots: models trained with a single N to answer all {cells} cells; a sample counts as right only "
-                    "when every cell is. Horizontal line: the no-sleep hybrid. ")
+                    "when every cell is. Horizontal lines: the no-sleep hybrid"
+                    + (" and the attention-only baselines (cache evicted: must forget; cache kept: no memory limit at "
+                       "all). " if not missing else ". "))
                    + "Look for: does accuracy on deep questions climb with N?")
     with right:
         st.markdown("### Accuracy against depth t")
