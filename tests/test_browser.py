@@ -276,7 +276,7 @@ def test_every_page_renders(browser_page, app_url, tmp_path):
         idle(page)
         page.screenshot(path=str(tmp_path / f"{path.split('?')[0]}.png"))
         assert page.locator("[data-testid='stException']").count() == 0, path
-    assert page.locator("[data-testid='stPlotlyChart']").count() == 2       # the Sleep-more page
+    expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(2, timeout=30_000)   # the Sleep-more page
     assert EXTERNAL == [], f"the app tried to reach the internet: {EXTERNAL[:5]}"
 
 
