@@ -8,7 +8,7 @@ a resume that finds a run already at its last step writes model.safetensors back
 `command` resumes every run from its last checkpoint; `--max-minutes` stops each run cleanly with a
 checkpoint before a session ends, and finished runs return at once.
 
-    python experiments/inflight.py        # where each run of each set in flight stands
+    python experiments/inflight.py        # where each run of each unfinished set stands (--all: every set)
 
 CELLS_LONG, the all-cells Rule 110 second phase (4,000 -> 6,000 steps), was carried over three
 sessions and finished on 2026-11-28; its runs were copied into `checkpoints/rule110-cells-*` and its
@@ -250,9 +250,21 @@ def describe(rs: RunSet) -> list[str]:
     return lines
 
 
-def main() -> int:
-    for rs in [attn_phase()] + IN_FLIGHT:
+def unfinished_anywhere(rs: RunSet) -> bool:
+    """Whether a run of the set still has steps to go: not started, or started and short of `steps`."""
+    return any(p is None or p["step"] < rs.steps for p in map(rs.progress, rs.runs.values()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    ap = argparse.ArgumentParser(description="Where each run of each set carried between sessions stands.")
+    ap.add_argument("--all", action="store_true", help="also the sets whose runs have all finished")
+    args = ap.parse_args(argv)
+    sets = [rs for rs in [attn_phase()] + IN_FLIGHT if args.all or unfinished_anywhere(rs)]
+    for rs in sets:
         print("\n".join(describe(rs)))
+    if not args.all:
+        print(f"({len([attn_phase()] + IN_FLIGHT) - len(sets)} finished sets not shown; --all shows them)")
     return 0
 
 

@@ -549,3 +549,16 @@ def test_phases_cli_names_the_runs_it_knows_when_asked_for_another():
     import inflight
     argv = inflight.CURR_CHAIN_COMMAND.split()
     assert argv[:3] == ["python", "experiments/phases.py", "curr"]
+
+
+def test_inflight_shows_unfinished_sets_unless_asked_for_all(capsys, tmp_path):
+    sys.path.insert(0, str(ROOT / "experiments"))
+    import inflight
+    done = inflight.CELLS_P5                                       # every run at 10,000 steps, committed
+    assert not inflight.unfinished_anywhere(done)
+    fresh = dataclasses.replace(done, runs_dir=str(tmp_path))     # the same runs, nothing trained yet
+    assert inflight.unfinished_anywhere(fresh)
+    assert inflight.main([]) == 0
+    short = capsys.readouterr().out
+    assert done.about not in short and "finished sets not shown; --all shows them" in short
+    assert inflight.main(["--all"]) == 0 and done.about in capsys.readouterr().out
