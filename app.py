@@ -49,7 +49,7 @@ def _menu_rank(entry) -> tuple:
 
 def _on_checkpoint_change() -> None:
     """A new model starts at the N it was trained with, at the first step."""
-    entries = lab.catalog() if lab.checkpoints_dir().is_dir() else []
+    entries = lab.catalog() if all(f.is_dir() for f in lab.checkpoints_dirs()) else []
     entry = lab.find(entries, st.session_state.get(lab.CKPT))
     if entry is not None and entry.ok:
         st.session_state[lab.PASSES] = entry.default_passes

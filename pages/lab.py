@@ -33,7 +33,7 @@ from sleepcore.tasks.automaton import first_cell_after
 from sleepcore.timeline import Timeline, trace_sample
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV_CHECKPOINTS = "SLEEPLAB_CHECKPOINTS"   # another checkpoints folder
+ENV_CHECKPOINTS = "SLEEPLAB_CHECKPOINTS"   # other checkpoints folder(s), joined by os.pathsep (":" on Linux)
 ENV_THREADS = "SLEEPLAB_THREADS"           # torch threads for the app (default 1, see below)
 
 # On the project's 2-core machines, with training jobs busy, torch's 2-thread pool made a batch of
@@ -374,12 +374,19 @@ class Entry:
         return " · ".join([task, body, sleep] + ([f"seed {self.seed}"] if self.seed else []))
 
 
-def checkpoints_dir() -> Path:
-    """The checkpoints folder: a session override, else $SLEEPLAB_CHECKPOINTS, else ./checkpoints."""
+def checkpoints_dirs() -> list[Path]:
+    """The checkpoints folders: a session override, else $SLEEPLAB_CHECKPOINTS (one folder, or several joined by
+    os.pathsep, e.g. `checkpoints:experiments/resume/r110cells_curr_p2`), else ./checkpoints."""
     override = st.session_state.get(CKPT_DIR)
     if override:
-        return Path(override)
-    return Path(os.environ.get(ENV_CHECKPOINTS) or ROOT / "checkpoints")
+        return [Path(override)]
+    env = [Path(p) for p in (os.environ.get(ENV_CHECKPOINTS) or "").split(os.pathsep) if p.strip()]
+    return env or [ROOT / "checkpoints"]
+
+
+def checkpoints_dir() -> Path:
+    """The first checkpoints folder (see checkpoints_dirs): where the messages point to."""
+    return checkpoints_dirs()[0]
 
 
 def _mtime(folder: Path) -> float:
@@ -393,19 +400,23 @@ def catalog(folder: Path | None = None) -> list[Entry]:
     Raises LabError if the folder itself is missing.
     """
     explicit = folder is not None
-    folder = Path(folder or checkpoints_dir())
-    if not folder.is_dir():
-        raise LabError(f"No checkpoints folder at `{folder}`. Put trained checkpoints there (each a folder with "
-                       f"`{MODEL_FILE}` and `{CONFIG_FILE}`, e.g. from `python -m sleepcore.train --out "
-                       f"checkpoints/NAME ...`), or point the app at another folder with the environment variable "
-                       f"`{ENV_CHECKPOINTS}`.")
-    out = []
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
-        try:
-            cfg, err = read_config(sub), None
-        except (CheckpointError, OSError) as e:
-            cfg, err = None, str(e)
-        out.append(Entry(sub.name, str(sub), _mtime(sub), cfg, err))
+    folders = [Path(folder)] if explicit else checkpoints_dirs()
+    for f in folders:
+        if not f.is_dir():
+            raise LabError(f"No checkpoints folder at `{f}`. Put trained checkpoints there (each a folder with "
+                           f"`{MODEL_FILE}` and `{CONFIG_FILE}`, e.g. from `python -m sleepcore.train --out "
+                           f"checkpoints/NAME ...`), or point the app at other folders with the environment "
+                           f"variable `{ENV_CHECKPOINTS}` (several joined by `{os.pathsep}`).")
+    out, seen = [], set()
+    for f in folders:
+        for sub in sorted(p for p in f.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+            try:
+                cfg, err = read_config(sub), None
+            except (CheckpointError, OSError) as e:
+                cfg, err = None, str(e)
+            name = sub.name if sub.name not in seen else f"{sub.name} ({f.name})"   # the same name in two folders
+            seen.add(name)
+            out.append(Entry(name, str(sub), _mtime(sub), cfg, err))
     if not explicit:
         for name, path in (st.session_state.get(UPLOADS) or {}).items():
             try:

@@ -221,3 +221,28 @@ def test_an_uploaded_folder_brings_its_training_log_and_a_bad_log_is_left_out_wi
     assert files == ["config.json", "model.safetensors"] and why == "`log.jsonl` is not text (a training log is UTF-8 lines of JSON)"
     (tmp_path / "log.jsonl").write_text("hello\n")
     assert "holds no training or evaluation record" in upload(tmp_path / "log.jsonl")[1]
+
+
+@needs_shipped
+@pytest.mark.usefixtures("navigation_not_pages_folder", "restore_torch_threads")
+def test_several_checkpoint_folders_side_by_side_as_when_watching_runs_in_training(tmp_path, monkeypatch):
+    """SLEEPLAB_CHECKPOINTS may name several folders (os.pathsep): the shipped models and runs in training
+    appear together, a name met twice gets its folder's name, and a missing folder is named in the message."""
+    import os
+    shipped, runs = tmp_path / "checkpoints", tmp_path / "r110cells_curr_p2"
+    for folder, name, as_name in ((shipped, "rule110-cells-n4", "rule110-cells-n4"),
+                                  (shipped, "rule110-cells-n1", "rule110-cells-n1"),
+                                  (runs, "rule110-cells-n1", "rule110-cells-n1"),       # the same name again
+                                  (runs, "rule110-cells-n4-seed1", "r110cells-curr-n4")):
+        shutil.copytree(CKPTS / name, folder / as_name, ignore=shutil.ignore_patterns("train_state*", "README*"))
+    monkeypatch.setenv("SLEEPLAB_CHECKPOINTS", f"{shipped}{os.pathsep}{runs}")
+    at = app(ckpt="rule110-cells-n4")
+    names = at.session_state["tr_models"]
+    assert sorted(names) == ["r110cells-curr-n4", "rule110-cells-n1", "rule110-cells-n1 (r110cells_curr_p2)",
+                             "rule110-cells-n4"]
+    assert len(chart(at, "tr_acc")["data"]) == 4
+    monkeypatch.setenv("SLEEPLAB_CHECKPOINTS", f"{shipped}{os.pathsep}{tmp_path / 'nope'}")
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert f"No checkpoints folder at `{tmp_path / 'nope'}`" in " ".join(e.value for e in at.sidebar.error)
