@@ -225,8 +225,10 @@ def read_url(page: str | None = None) -> None:
             st.session_state[CKPT] = entry.name
             st.session_state[PASSES] = entry.default_passes if entry.default_passes in PASS_CHOICES else 1
         else:
+            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more in the Checkpoint menu" if len(names) > 8
+                                             else "")
             messages.append(f"checkpoint {params['ckpt'][:60]!r} is not in this app's checkpoints folder "
-                            f"(available: {', '.join(names) or 'none'}); uploaded checkpoints live only in the "
+                            f"(available: {shown or 'none'}); uploaded checkpoints live only in the "
                             "browser session that uploaded them")
     for name, key in known.items():
         if name == "ckpt" or name not in params:
@@ -407,16 +409,17 @@ def catalog(folder: Path | None = None) -> list[Entry]:
                            f"`{MODEL_FILE}` and `{CONFIG_FILE}`, e.g. from `python -m sleepcore.train --out "
                            f"checkpoints/NAME ...`), or point the app at other folders with the environment "
                            f"variable `{ENV_CHECKPOINTS}` (several joined by `{os.pathsep}`).")
-    out, seen = [], set()
-    for f in folders:
-        for sub in sorted(p for p in f.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
-            try:
-                cfg, err = read_config(sub), None
-            except (CheckpointError, OSError) as e:
-                cfg, err = None, str(e)
-            name = sub.name if sub.name not in seen else f"{sub.name} ({f.name})"   # the same name in two folders
-            seen.add(name)
-            out.append(Entry(name, str(sub), _mtime(sub), cfg, err))
+    subs = [(f, sub) for f in folders
+            for sub in sorted(p for p in f.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))]
+    twice = {n for n in (sub.name for _, sub in subs) if sum(s.name == n for _, s in subs) > 1}
+    out = []
+    for f, sub in subs:
+        try:
+            cfg, err = read_config(sub), None
+        except (CheckpointError, OSError) as e:
+            cfg, err = None, str(e)
+        name = f"{sub.name} ({f.name})" if sub.name in twice else sub.name   # a name met in two folders: both say where
+        out.append(Entry(name, str(sub), _mtime(sub), cfg, err))
     if not explicit:
         for name, path in (st.session_state.get(UPLOADS) or {}).items():
             try:

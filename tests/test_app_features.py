@@ -58,6 +58,7 @@ def test_a_bad_link_says_what_was_wrong_and_falls_back_to_defaults():
     no_exception(at)
     warnings = " ".join(w.value for w in at.sidebar.warning)
     assert "'no-such-model' is not in this app's checkpoints folder" in warnings
+    assert "(available: arith-n4, khop-n1, " in warnings and " more in the Checkpoint menu)" in warnings  # not 29
     assert "n='5' is not one of 1, 2, 3, 4, 6, 8" in warnings
     assert "seed='-3' is not a whole number 0..2147483647" in warnings
     assert "t='x'" in warnings and "'zoom'" in warnings

@@ -238,8 +238,8 @@ def test_several_checkpoint_folders_side_by_side_as_when_watching_runs_in_traini
     monkeypatch.setenv("SLEEPLAB_CHECKPOINTS", f"{shipped}{os.pathsep}{runs}")
     at = app(ckpt="rule110-cells-n4")
     names = at.session_state["tr_models"]
-    assert sorted(names) == ["r110cells-curr-n4", "rule110-cells-n1", "rule110-cells-n1 (r110cells_curr_p2)",
-                             "rule110-cells-n4"]
+    assert sorted(names) == ["r110cells-curr-n4", "rule110-cells-n1 (checkpoints)",
+                             "rule110-cells-n1 (r110cells_curr_p2)", "rule110-cells-n4"]
     assert len(chart(at, "tr_acc")["data"]) == 4
     monkeypatch.setenv("SLEEPLAB_CHECKPOINTS", f"{shipped}{os.pathsep}{tmp_path / 'nope'}")
     from streamlit.testing.v1 import AppTest
