@@ -92,13 +92,14 @@ def _common_prefix(names: list[str]) -> str:
     return first[:first.rfind("-", 0, i) + 1] if "-" in first[:i] else ""
 
 
-def curves(entries, logs, depth: str) -> list[viz_training.Curve]:
+def curves(entries, logs, depth: str, selected: str) -> list[viz_training.Curve]:
+    """One line per run; the sidebar's checkpoint drawn bold so it stands out among its siblings."""
     out = []
     for e in entries:
         log = logs[e.name]
         y = log.eval_acc if depth == ALL else log.eval_depth.get(depth, np.full(len(log.eval_steps), np.nan))
         color, dash = style(e)
-        out.append(viz_training.Curve(label(e), log.eval_steps, y, color, dash))
+        out.append(viz_training.Curve(label(e), log.eval_steps, y, color, dash, 3.5 if e.name == selected else 1.6))
     return out
 
 
@@ -173,7 +174,7 @@ def main() -> None:
     if cells > 1:
         what += " (whole row right)"
     st.markdown(f"### {what[0].upper() + what[1:]}")
-    fig = viz_training.curves_figure(curves(chosen, logs, depth), what, phases, y_range=(-0.02, 1.02),
+    fig = viz_training.curves_figure(curves(chosen, logs, depth, selected.name), what, phases, y_range=(-0.02, 1.02),
                                      y_percent=True, height=400)
     lab.chart(fig, key="tr_acc", export=ex, title=what,
               data={f"{e.name}__eval_step": logs[e.name].eval_steps for e in chosen}
@@ -188,8 +189,10 @@ def main() -> None:
         + (f", so about {int(n_eval) // max(1, len(depths))} per depth when depths are drawn evenly"
            + (" (more at the deep end where training drew them weighted towards it, config `depth_weights`)"
               if any(e.task.get("depth_weights") for e in chosen) else "")
-           if n_eval not in (None, "null") and depth != ALL else "") + ". Dotted lines: where a later training phase began (the learning rate restarts). "
-        "Look for: do the runs with more sleep climb higher, and do seeds of the same model agree?")
+           if n_eval not in (None, "null") and depth != ALL else "")
+        + (f". Bold: `{selected.name}`, the sidebar's checkpoint" if selected.name in ss[MODELS] else "")
+        + ". Dotted lines: where a later training phase began (the learning rate restarts). Look for: do the runs "
+        "with more sleep climb higher, and do seeds of the same model agree?")
 
     left, right = st.columns(2, gap="large")
     with left:

@@ -30,6 +30,7 @@ class Curve:
     y: np.ndarray
     color: str
     dash: str = "solid"
+    width: float = 2.0
 
 
 def run_style(passes: int, seed: int, hybrid: bool = True, cache_kept: bool = False) -> tuple[str, str]:
@@ -57,7 +58,7 @@ def curves_figure(curves: Sequence[Curve], y_title: str, phases: Sequence[int] =
         y = np.asarray(c.y, dtype=float)
         traces.append(dict(type="scatter", mode="lines", name=c.name, x=np.asarray(c.x).tolist(),
                            y=[None if not np.isfinite(v) else float(v) for v in y], connectgaps=False,
-                           line=dict(color=c.color, dash=c.dash, width=2),
+                           line=dict(color=c.color, dash=c.dash, width=c.width),
                            hovertemplate=f"{c.name}<br>step %{{x:,}}<br>{y_title}: "
                                          + ("%{y:.1%}" if y_percent else "%{y:.4g}") + "<extra></extra>"))
     shapes, notes = [], []

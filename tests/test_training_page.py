@@ -127,6 +127,8 @@ def test_the_page_sets_the_runs_of_one_question_side_by_side_from_their_logs():
     want = [r["eval"]["per_depth"]["8"] for r in raw if "eval" in r]
     seed1 = next(t for t in fig["data"] if t["name"].startswith("rule110-cells-n4-seed1"))
     assert seed1["y"] == pytest.approx(want) and seed1["line"]["dash"] == "dash"
+    widths = {t["name"].split(" ")[0]: t["line"]["width"] for t in fig["data"]}
+    assert widths.pop("rule110-cells-n4") > max(widths.values())         # the sidebar's model stands out
     at.select_slider(key="tr_depth").set_value("all").run()
     assert not at.exception
     pooled = next(t for t in chart(at, "tr_acc")["data"] if t["name"].startswith("rule110-cells-n4-seed1"))
