@@ -37,6 +37,19 @@ def run_names(chain: list[inflight.RunSet]) -> list[str]:
     return names
 
 
+def pick_runs(chain: list[inflight.RunSet], only: str) -> list[str]:
+    """The runs to walk: every run of the chain, or those `only` names (comma-separated) in the order it names them,
+    so the runs that complete a comparison can go first. Raises ValueError naming any run the chain lacks."""
+    runs = run_names(chain)
+    if not only:
+        return runs
+    asked = list(dict.fromkeys(r for r in only.split(",") if r))
+    unknown = [r for r in asked if r not in runs]
+    if unknown:
+        raise ValueError(f"no run {', '.join(unknown)}")
+    return asked
+
+
 def phases_of(chain: list[inflight.RunSet], run: str) -> list[inflight.RunSet]:
     """The phases a run goes through, in order (a run's first phase may live in one of several run sets)."""
     return [rs for rs in chain if run in rs.runs.values()]
@@ -69,16 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("chain", choices=sorted(CHAINS))
     ap.add_argument("--parallel", type=int, default=2, help="runs trained at once, one process each")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per process")
-    ap.add_argument("--only", default="", help="comma-separated run names (default: every run of the chain)")
+    ap.add_argument("--only", default="",
+                    help="comma-separated run names, taken in the order given (default: every run of the chain)")
     ap.add_argument("--max-minutes", type=float, default=150.0, help="wall deadline for the whole walk")
     args = ap.parse_args(argv)
     chain = CHAINS[args.chain]
-    runs = run_names(chain)
-    if args.only:
-        unknown = set(args.only.split(",")) - set(runs)
-        if unknown:
-            ap.error(f"--only: no run {', '.join(sorted(unknown))} in chain {args.chain}; its runs: {', '.join(runs)}")
-        runs = [r for r in runs if r in args.only.split(",")]
+    try:
+        runs = pick_runs(chain, args.only)
+    except ValueError as e:
+        ap.error(f"--only: {e} in chain {args.chain}; its runs: {', '.join(run_names(chain))}")
     deadline = time.time() + 60 * args.max_minutes
 
     def say(msg: str) -> None:

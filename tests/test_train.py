@@ -526,6 +526,10 @@ def test_phases_walks_each_run_through_its_phases_in_order(tmp_path):
         sets.append(inflight.RunSet(about=f"phase {i}", spec=str(spec), runs_dir=str(tmp_path / f"p{i}"), steps=steps,
                                     runs={r["name"]: r["name"] for r in runs}))
     assert phases.run_names(sets) == ["b", "a"]
+    assert phases.pick_runs(sets, "") == ["b", "a"]
+    assert phases.pick_runs(sets, "a,b,a") == ["a", "b"]                 # the order asked, each run once
+    with pytest.raises(ValueError, match="no run c"):
+        phases.pick_runs(sets, "a,c")
     said = []
     for run in ("b", "a"):
         assert phases.walk(run, sets, time.time() + 600, 1, said.append) == f"{run}: every phase finished"
