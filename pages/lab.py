@@ -28,6 +28,7 @@ from sleepcore.checkpoint import (CONFIG_FILE, MODEL_FILE, CheckpointError, load
                                   read_config)
 from sleepcore.config import ConfigError
 from sleepcore.evaluate import EVAL_SEED_OFFSET, predict, wilson
+from sleepcore.recipe import RECIPE_PATTERN, recipe_label, training_recipe
 from sleepcore.tasks import IGNORE, Batch, evolve, task_from_config
 from sleepcore.tasks.automaton import first_cell_after
 from sleepcore.timeline import Timeline, trace_sample
@@ -74,7 +75,8 @@ PAGE_URL_PARAMS: dict[str, dict[str, str]] = {
     "amnesia": {"t": "amn_t", "states": "amn_samples"},
     "tasks": {"depth": "tk_depth", "question": "tk_query", "step": "tk_step"},
     "automaton": {"rule": CA_RULE, "cells": CA_CELLS, "t": CA_T},
-    "sleep_more": {"inputs": EVAL_SAMPLES, "evalseed": EVAL_SEED, "depths": EVAL_DEPTHS, "ask": "sm_family"},
+    "sleep_more": {"inputs": EVAL_SAMPLES, "evalseed": EVAL_SEED, "depths": EVAL_DEPTHS, "ask": "sm_family",
+                   "recipe": "sm_recipe"},
     "training": {"at": "tr_depth"},
 }
 URL_READ = "_url_read"            # session flag: the URL has been read (once, on the session's first run)
@@ -177,6 +179,15 @@ def _cells_asked(text: str) -> int:
 
 
 _cells_asked.accepted = "cell, row or a number of cells 1..64"
+def _recipe(text: str) -> str:
+    """`recipe=t2` (t² weighting from step 0), `recipe=t2-from-7500`, `recipe=uniform`: the Sleep-more page's
+    training recipe (sleepcore.recipe)."""
+    if not RECIPE_PATTERN.fullmatch(text):
+        raise ValueError
+    return text
+
+
+_recipe.accepted = "uniform, t2, weighted, or one of them followed by -from-STEP (t2-from-7500)"
 GUIDE_PARTS = {"sleep": "What is sleep?", "glossary": "Glossary", "classroom": "Classroom"}   # link word -> part
 URL_PARSERS = {
     "n": _one_of({str(n): n for n in PASS_CHOICES}), "seed": _int_in(0, MAX_SEED), "t": _int_in(1, 64),
@@ -185,6 +196,7 @@ URL_PARSERS = {
     "token": _int_in(0, 10_000), "pass": _int_in(1, 64), "states": _int_in(1, 1024),
     "rule": _int_in(0, 255), "cells": _cells, "inputs": _one_of({str(n): n for n in EVAL_SAMPLE_CHOICES}),
     "evalseed": _int_in(0, 10_000), "depths": _depth_range, "at": _depth_or_all, "ask": _cells_asked,
+    "recipe": _recipe,
 }
 URL_WRITERS = {"ask": lambda c: {1: "cell", len(DEFAULT_CELLS): "row"}.get(int(c), int(c)),
                "step": lambda i: int(i) + 1, "lesson": lambda i: int(i) + 1, "question": lambda i: int(i) + 1,
@@ -336,6 +348,12 @@ class Entry:
         return int((self.config.get("sleep") or {}).get("passes", 1)) if self.ok else 1
 
     @property
+    def recipe(self) -> str:
+        """How training drew the depth t over its phases (sleepcore.recipe): "uniform", "t2" (t² from step 0, the
+        curriculum recipe), "t2-from-7500" (the standard whole-row recipe), ..."""
+        return training_recipe(self.config) if self.ok else "uniform"
+
+    @property
     def task(self) -> dict:
         return (self.config.get("task") or {}) if self.ok else {}
 
@@ -373,7 +391,8 @@ class Entry:
             sleep = f"trained N={ns[0]}" if len(ns) == 1 else "trained N∈{" + ",".join(map(str, ns)) + "}"
             if not self.hybrid:
                 sleep = "cache evicted" + (f", N={ns[0]}" if ns != (1,) else "")
-        return " · ".join([task, body, sleep] + ([f"seed {self.seed}"] if self.seed else []))
+        recipe = [] if self.recipe == "uniform" else [recipe_label(self.recipe)]
+        return " · ".join([task, body, sleep] + recipe + ([f"seed {self.seed}"] if self.seed else []))
 
 
 def checkpoints_dirs() -> list[Path]:
@@ -435,8 +454,8 @@ def find(entries: list[Entry], name: str | None) -> Entry | None:
 
 def _preference(e: Entry) -> tuple:
     """Which of several similar checkpoints to show first: one that answers cell 0 before one asking several
-    cells, then seed 0 first, then the shortest name."""
-    return e.cells_asked > 1, e.seed, len(e.name), e.name
+    cells, then one trained with t drawn uniformly (the standard recipe), then seed 0 first, then the shortest name."""
+    return e.cells_asked > 1, e.recipe != "uniform", e.seed, len(e.name), e.name
 
 
 def pick_by_passes(entries: list[Entry], rule: int = 110) -> dict[int, Entry]:
@@ -461,13 +480,15 @@ def loads(entry: Entry) -> bool:
         return False
 
 
-def baselines(entries: list[Entry], rule: int = 110, cells: int | None = None) -> dict[str, Entry]:
+def baselines(entries: list[Entry], rule: int = 110, cells: int | None = None,
+              recipe: str | None = None) -> dict[str, Entry]:
     """The attention-only baselines that exist: {"evicted": ..., "kept": ...}, each the first of its kind (one that
     answers cell 0 before one asking several cells, then seed 0 first); with `cells`, only those asking that many
-    cells, so a baseline is never set beside models that answer a different question."""
+    cells, so a baseline is never set beside models that answer a different question; with `recipe`, only those
+    trained with that draw of t (Entry.recipe)."""
     out = {}
     ranked = sorted((e for e in entries if e.ok and not e.hybrid and e.rule == rule
-                     and (cells is None or e.cells_asked == cells)),
+                     and (cells is None or e.cells_asked == cells) and (recipe is None or e.recipe == recipe)),
                     key=_preference)
     for e in ranked:
         out.setdefault("kept" if e.eviction == "none" else "evicted", e)

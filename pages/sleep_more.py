@@ -11,6 +11,7 @@ import streamlit as st
 
 from pages import lab
 from sleepcore import viz
+from sleepcore.recipe import recipe_label
 
 lab.ensure_shell()   # a deep link as a fresh server's first request: run inside app.py (see lab)
 
@@ -34,6 +35,23 @@ def short(name: str) -> str:
 
 def seed_style(seed: int, items: tuple[str, ...]) -> str:
     return items[seed % len(items)]
+
+
+def follow_sidebar(key: str, options: list, own, picked: str | None) -> None:
+    """Set the control `key` so it follows the sidebar: a newly picked Rule 110 checkpoint shows what it belongs
+    to (`own`, None when it belongs to none of `options`), a choice from the link stands on the first visit, the
+    user's own choice holds until the sidebar changes, and anything else falls back to the first option."""
+    marker = f"_{key}_for"
+    if marker not in ss:                  # first visit: a choice from the link stands, else the checkpoint's
+        ss[marker] = picked
+        if ss.get(key) not in options and own is not None:
+            ss[key] = own
+    elif picked != ss[marker]:
+        ss[marker] = picked
+        if own is not None:
+            ss[key] = own
+    if ss.get(key) not in options:
+        ss[key] = options[0]
 
 
 def _open(ckpt: str, n: int, depth: int) -> None:
@@ -65,12 +83,24 @@ def family_label(cells: int) -> str:
     return "cell 0 (one answer)" if cells == 1 else f"all {cells} cells (whole row right)"
 
 
-def jobs(entries, cells: int = 1) -> list[tuple[str, lab.Entry, int]]:
-    """(role, entry, N) pairs to evaluate among the Rule 110 checkpoints asking `cells` cells: trained hybrids
-    at their N, nmix at several N, the baselines (seed 0 of each kind, when there is one: a second seed would
-    draw a second line of the same name). Models asking different questions are never mixed in one chart."""
+def recipes(entries, cells: int) -> list[str]:
+    """The training recipes (lab.Entry.recipe) among the Rule 110 checkpoints asking `cells` cells: the one of the
+    most checkpoints first (the shipped comparison), then by name."""
+    counts: dict[str, int] = {}
+    for e in entries:
+        if e.ok and e.rule == 110 and e.cells_asked == cells:
+            counts[e.recipe] = counts.get(e.recipe, 0) + 1
+    return sorted(counts, key=lambda r: (-counts[r], r))
+
+
+def jobs(entries, cells: int = 1, recipe: str | None = None) -> list[tuple[str, lab.Entry, int]]:
+    """(role, entry, N) pairs to evaluate among the Rule 110 checkpoints asking `cells` cells (and trained with
+    `recipe`, when given): trained hybrids at their N, nmix at several N, the baselines (seed 0 of each kind, when
+    there is one: a second seed would draw a second line of the same name). Models asking different questions, or
+    trained on different mixes of depths, are never mixed in one chart."""
     out = []
-    entries = [e for e in entries if e.ok and e.rule == 110 and e.cells_asked == cells]
+    entries = [e for e in entries if e.ok and e.rule == 110 and e.cells_asked == cells
+               and (recipe is None or e.recipe == recipe)]
     for e in entries:
         ns = e.trained_passes
         if not e.hybrid:
@@ -183,29 +213,29 @@ def main() -> None:
         st.info(err, icon=":material/folder_off:")
         return
     kinds = families(entries)
+    own = selected if selected is not None and selected.ok and selected.rule == 110 else None
+    picked = selected.name if selected is not None else None
     if len(kinds) > 1:
-        # the question follows the sidebar: a newly picked Rule 110 checkpoint shows the models that ask what it
-        # asks (the control still switches); otherwise the one-cell question
-        picked = selected.name if selected is not None else None
-        own = (selected.cells_asked if selected is not None and selected.ok and selected.rule == 110
-               and selected.cells_asked in kinds else None)
-        if "_sm_family_for" not in ss:       # first visit: a question from the link stands, else the checkpoint's
-            ss["_sm_family_for"] = picked
-            if ss.get("sm_family") not in kinds and own is not None:
-                ss["sm_family"] = own
-        elif picked != ss["_sm_family_for"]:
-            ss["_sm_family_for"] = picked
-            if own is not None:
-                ss["sm_family"] = own
-        if ss.get("sm_family") not in kinds:
-            ss["sm_family"] = kinds[0]
+        follow_sidebar("sm_family", kinds, own.cells_asked if own is not None else None, picked)
         st.segmented_control("The question the models answer", kinds, key="sm_family", format_func=family_label,
                              persist_state="session",
                              help="Models trained to answer cell 0 after t steps, or every cell of the row (exact "
                                   "match = all of them right). Accuracies of the two are not comparable, so they "
                                   "are never drawn together.")
     cells = ss.get("sm_family") if len(kinds) > 1 else (kinds[0] if kinds else 1)
-    todo = jobs(entries, cells)
+    ways = recipes(entries, cells)
+    if len(ways) > 1:
+        follow_sidebar("sm_recipe", ways, own.recipe if own is not None and own.cells_asked == cells else None,
+                       picked)
+        st.segmented_control("How their training drew the depth t", ways, key="sm_recipe", format_func=recipe_label,
+                             persist_state="session",
+                             help="How often each depth t came up in training: every t alike, or t drawn in "
+                                  "proportion to t² (deep questions far more often) from the step named. The "
+                                  "standard whole-row runs switch to t² at step 7,500, the curriculum runs start "
+                                  "with it. Models trained two ways are separate experiments, so they are never "
+                                  "drawn together.")
+    recipe = (ss.get("sm_recipe") if len(ways) > 1 else None)
+    todo = jobs(entries, cells, recipe)
     if not todo:
         st.info("No Rule 110 checkpoints to compare here yet. Train some with `python -m sleepcore.train`.",
                 icon=":material/school:")
@@ -229,7 +259,7 @@ def main() -> None:
     lo_d, hi_d = c3.select_slider("Depths pooled in the N chart", depths, key=lab.EVAL_DEPTHS,
                                   persist_state="session", help="Shallow questions are easy for every model; "
                                   "the differences live at the deepest t.")
-    missing = [k for k in ("evicted", "kept") if k not in lab.baselines(entries, cells=cells)]
+    missing = [k for k in ("evicted", "kept") if k not in lab.baselines(entries, cells=cells, recipe=recipe)]
     if missing:
         st.caption("ⓘ Baseline(s) not found yet: " + ", ".join(BASELINE_STYLE[k][0] for k in missing)
                    + ". They appear here as soon as their checkpoints are in the checkpoints folder.")
@@ -253,8 +283,9 @@ def main() -> None:
                     "is beyond anything it trained on). Dots: models trained with a single N. Horizontal lines: the "
                     "no-sleep hybrid and the attention-only baselines (cache evicted: must forget; cache kept: no "
                     "memory limit at all). ") if cells == 1 else
-                   (f"Dots: models trained with a single N to answer all {cells} cells; a sample counts as right only "
-                    "when every cell is. Horizontal lines: the no-sleep hybrid"
+                   (f"Dots: models trained with a single N to answer all {cells} cells"
+                    + (f" ({recipe_label(recipe)})" if recipe else "")
+                    + "; a sample counts as right only when every cell is. Horizontal lines: the no-sleep hybrid"
                     + (" and the attention-only baselines (cache evicted: must forget; cache kept: no memory limit at "
                        "all). " if not missing else ". "))
                    + "Look for: does accuracy on deep questions climb with N?")

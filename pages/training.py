@@ -16,6 +16,7 @@ import streamlit as st
 
 from pages import lab
 from sleepcore import runlog, viz_training
+from sleepcore.recipe import recipe_label
 
 lab.ensure_shell()   # a deep link as a fresh server's first request: run inside app.py (see lab)
 
@@ -53,13 +54,20 @@ def question_of(entry) -> str:
     return json.dumps(task, sort_keys=True)
 
 
-def label(entry) -> str:
+def label(entry, recipe: bool = False) -> str:
+    """A curve's legend name; with `recipe`, how training drew t (when the drawn runs were trained differently)."""
     if entry.hybrid:
         ns = entry.trained_passes
         n = f"N={ns[0]}" if len(ns) == 1 else "N∈{" + ",".join(map(str, ns)) + "}"
     else:
         n = "attention, cache kept" if entry.eviction == "none" else "attention, cache evicted"
-    return f"{entry.name} ({n}" + (f", seed {entry.seed})" if entry.seed else ")")
+    how = ", " + recipe_label(entry.recipe) if recipe else ""
+    return f"{entry.name} ({n}{how}" + (f", seed {entry.seed})" if entry.seed else ")")
+
+
+def mixed(entries) -> bool:
+    """Whether the runs drawn together were trained with different draws of t (sleepcore.recipe)."""
+    return len({e.recipe for e in entries}) > 1
 
 
 def style(entry) -> tuple[str, str]:
@@ -73,11 +81,12 @@ def depth_word(entry) -> str:
 
 def pick_models(selected, logged: list) -> list[str]:
     """The models drawn: chosen again whenever the sidebar's checkpoint changes (its siblings: the hybrids that
-    answer the same question, and the sidebar's own model), else what the user left in the picker."""
+    answer the same question and were trained with the same draw of depths, and the sidebar's own model), else what
+    the user left in the picker (where the other recipe's runs can be added)."""
     names = [e.name for e in logged]
     if ss.get(MODELS_FOR) != selected.name or not isinstance(ss.get(MODELS), list):
         ss[MODELS_FOR] = selected.name
-        default = [e.name for e in logged if e.hybrid or e.name == selected.name]
+        default = [e.name for e in logged if e.hybrid and e.recipe == selected.recipe or e.name == selected.name]
         ss[MODELS] = default or names
     ss[MODELS] = [n for n in ss[MODELS] if n in names]
     return names
@@ -99,7 +108,8 @@ def curves(entries, logs, depth: str, selected: str) -> list[viz_training.Curve]
         log = logs[e.name]
         y = log.eval_acc if depth == ALL else log.eval_depth.get(depth, np.full(len(log.eval_steps), np.nan))
         color, dash = style(e)
-        out.append(viz_training.Curve(label(e), log.eval_steps, y, color, dash, 3.5 if e.name == selected else 1.6))
+        out.append(viz_training.Curve(label(e, mixed(entries)), log.eval_steps, y, color, dash,
+                                      3.5 if e.name == selected else 1.6))
     return out
 
 
@@ -198,7 +208,8 @@ def main() -> None:
     with left:
         st.markdown("### Training loss")
         fig = viz_training.curves_figure(
-            [viz_training.Curve(label(e), logs[e.name].steps, logs[e.name].loss, *style(e)) for e in chosen],
+            [viz_training.Curve(label(e, mixed(chosen)), logs[e.name].steps, logs[e.name].loss, *style(e))
+             for e in chosen],
             "loss (cross-entropy)", phases, y_log=True, height=320, legend=False)
         lab.chart(fig, key="tr_loss", export=ex, title="Training loss",
                   data={f"{e.name}__step": logs[e.name].steps for e in chosen}
@@ -211,7 +222,8 @@ def main() -> None:
     with right:
         st.markdown("### Learning rate")
         fig = viz_training.curves_figure(
-            [viz_training.Curve(label(e), logs[e.name].steps, logs[e.name].lr, *style(e)) for e in chosen],
+            [viz_training.Curve(label(e, mixed(chosen)), logs[e.name].steps, logs[e.name].lr, *style(e))
+             for e in chosen],
             "learning rate", phases, height=320, legend=False)
         lab.chart(fig, key="tr_lr", export=ex, title="Learning rate",
                   data={f"{e.name}__lr": logs[e.name].lr for e in chosen})

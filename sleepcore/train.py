@@ -42,6 +42,7 @@ from .checkpoint import (CONFIG_FILE, MODEL_FILE, atomic_save_tensors, atomic_wr
 from .config import ConfigError, ModelConfig, SleepConfig, from_dict, to_dict
 from .evaluate import EVAL_SEED_OFFSET, evaluate_model
 from .model import IGNORE, SleepingHybrid
+from .recipe import HISTORY_KEY, phase_history
 from .tasks import task_from_config
 
 __all__ = ["TrainConfig", "train", "main"]
@@ -194,11 +195,17 @@ def _config_dict(model: SleepingHybrid, task_cfg: dict, tcfg: TrainConfig) -> di
     return {"model": to_dict(model.cfg), "sleep": to_dict(model.sleep_cfg), "task": task_cfg, "train": to_dict(tcfg)}
 
 
-def save_train_state(out: Path, model, opts, step: int, task_cfg: dict, tcfg: TrainConfig, wall: float) -> None:
+def _extra(step: int, wall: float, history: list | None) -> dict[str, Any]:
+    """The config's fields beside model/sleep/task/train: steps and seconds so far, and the phases behind the run
+    (sleepcore.recipe), when it continued another."""
+    return {"trained_steps": step, "wall_seconds": round(wall, 1), **({HISTORY_KEY: history} if history else {})}
+
+
+def save_train_state(out: Path, model, opts, step: int, task_cfg: dict, tcfg: TrainConfig, wall: float,
+                     history: list | None = None) -> None:
     tensors, meta = _flatten_optim(opts)
     meta.update({"step": step, "wall_seconds": wall, "torch_rng": None})
-    save_checkpoint(out, model, task=task_cfg, train=to_dict(tcfg),
-                    extra={"trained_steps": step, "wall_seconds": round(wall, 1)})
+    save_checkpoint(out, model, task=task_cfg, train=to_dict(tcfg), extra=_extra(step, wall, history))
     # What a resume reads is this one file, written atomically: weights, optimiser state and the step
     # they belong to (in its metadata). A kill between the writes can then never pair the weights of one
     # step with the optimiser state or step count of another. train_state.json is a readable copy.
@@ -302,8 +309,10 @@ def _train(model_cfg: ModelConfig, sleep_cfg: SleepConfig, task_cfg: dict[str, A
     opts = make_optimizers(model, tcfg)
     out = Path(out) if out is not None else None
     start, wall0 = 0, 0.0
+    history = phase_history(tcfg.init_from) if tcfg.init_from else []   # the phases this one continues
     if out is not None and (out / STATE_FILE).is_file():
         saved = json.loads((out / CONFIG_FILE).read_text())
+        history = saved.get(HISTORY_KEY) or history     # as written when the phase began
         want = _config_dict(model, task.config(), tcfg)
         for key in ("model", "sleep", "task"):
             if saved.get(key) != want[key]:
@@ -392,7 +401,7 @@ def _train(model_cfg: ModelConfig, sleep_cfg: SleepConfig, task_cfg: dict[str, A
                 _log(out, rec)
         out_of_time = tcfg.max_minutes and (time.time() - t_start) / 60 > tcfg.max_minutes
         if rank == 0 and out is not None and (step % tcfg.ckpt_every == 0 or step == tcfg.steps or out_of_time):
-            save_train_state(out, model, opts, step, task.config(), tcfg, wall0 + time.time() - t_start)
+            save_train_state(out, model, opts, step, task.config(), tcfg, wall0 + time.time() - t_start, history)
         if out_of_time:
             break
     if bar:
@@ -400,8 +409,7 @@ def _train(model_cfg: ModelConfig, sleep_cfg: SleepConfig, task_cfg: dict[str, A
     if rank == 0 and out is not None and step == start and not (out / MODEL_FILE).is_file():
         # resumed at its last step from a folder that holds only the training state (git keeps just that of
         # a run carried between sessions): write the model file a checkpoint needs, from the same weights
-        save_checkpoint(out, model, task=task.config(), train=to_dict(tcfg),
-                        extra={"trained_steps": step, "wall_seconds": round(wall0, 1)})
+        save_checkpoint(out, model, task=task.config(), train=to_dict(tcfg), extra=_extra(step, wall0, history))
     if world > 1:
         dist.barrier()
     dump = os.environ.get("SLEEPCORE_DUMP_FINAL_WEIGHTS")  # test hook (tests/test_ddp.py): every rank's weights

@@ -361,6 +361,48 @@ def test_sleep_more_asks_the_question_of_the_checkpoint_picked_in_the_sidebar(tm
     assert at.segmented_control(key="sm_family").value == 16
 
 
+def test_sleep_more_never_mixes_models_trained_on_different_mixes_of_depths(tmp_path):
+    """Whole-row models trained with every t alike and with t drawn in proportion to t² from step 0 (the curriculum)
+    answer the same question but are separate experiments: a second control picks the recipe, it follows the
+    sidebar's checkpoint, a baseline of the other recipe is not drawn, and the sidebar names the recipe."""
+    sq = [float(t * t) for t in range(1, 9)]
+    cells = dict(width=16, steps=[1, 8], cells=16)
+    untrained_checkpoint(tmp_path / "rule110-cells-n2", "rule110", **cells)
+    untrained_checkpoint(tmp_path / "rule110-cells-attn-evicted", "rule110", layers="AA", passes=1, **cells)
+    untrained_checkpoint(tmp_path / "rule110-cells-curr-n2", "rule110", depth_weights=sq, **cells)
+    at = app(ckpt_dir=str(tmp_path), eval_samples=25)
+    at.session_state["ckpt"] = "rule110-cells-curr-n2"
+    at.run()
+    assert "t² weighting from step 0" in " ".join(c.value for c in at.sidebar.caption)
+    at.switch_page("pages/sleep_more.py").run()
+    no_exception(at)
+    control = at.segmented_control(key="sm_recipe")
+    assert control.options == ["every t alike", "t² weighting from step 0"]       # the most checkpoints first
+    assert control.value == "t2"                                           # the sidebar's checkpoint's recipe
+    assert list(at.dataframe[0].value["checkpoint"]) == ["rule110-cells-curr-n2"]
+    assert any("Baseline(s) not found" in c.value for c in at.caption)     # the standard-recipe baseline is not
+    control.set_value("uniform").run()                                     # drawn beside curriculum models
+    no_exception(at)
+    assert sorted(at.dataframe[0].value["checkpoint"]) == ["rule110-cells-attn-evicted", "rule110-cells-n2"]
+    assert at.query_params["recipe"] == "uniform"
+    at.session_state["ckpt"] = "rule110-cells-curr-n2"                     # picking it again brings its recipe back
+    at.run()
+    at.session_state["ckpt"] = "rule110-cells-n2"
+    at.run()
+    assert at.segmented_control(key="sm_recipe").value == "uniform"
+
+
+def test_the_training_recipe_is_read_off_the_depth_weights():
+    from sleepcore.recipe import depth_recipe
+    assert depth_recipe({"steps": [1, 8]}) == "uniform"
+    assert depth_recipe({"steps": [1, 8], "depth_weights": [2.0] * 8}) == "uniform"
+    assert depth_recipe({"steps": [1, 8], "depth_weights": [t * t for t in range(1, 9)]}) == "t2"
+    assert depth_recipe({"steps": [1, 3], "depth_weights": [3, 12, 27]}) == "t2"             # any scale
+    assert depth_recipe({"steps": [1, 3], "depth_weights": [1, 2, 3]}) == "weighted"
+    assert depth_recipe({"steps": [1, 3], "depth_weights": "1,4,9"}) == "weighted"           # hand-edited: no crash
+    assert depth_recipe({"steps": 4, "depth_weights": [1, 2]}) == "weighted"
+
+
 def test_sleep_more_tells_three_seeds_of_one_n_apart(tmp_path):
     """Three seeds of one N: a marker and a dash of their own each, and legend names short enough to read."""
     import json

@@ -363,9 +363,12 @@ def test_automaton_and_sleep_more_links_round_trip():
     assert "'inputs'" in warned and "'ask'" in warned                      # not parameters of this page
     worse = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     worse.query_params["ask"] = "all"
+    worse.query_params["recipe"] = "best"
     worse.switch_page("pages/sleep_more.py").run()
     no_exception(worse)
-    assert "ask='all' is not cell, row or a number of cells 1..64" in " ".join(w.value for w in worse.sidebar.warning)
+    warned = " ".join(w.value for w in worse.sidebar.warning)
+    assert "ask='all' is not cell, row or a number of cells 1..64" in warned
+    assert "recipe='best' is not uniform, t2, weighted, or one of them followed by -from-STEP" in warned
 
 
 def test_the_checkpoint_menu_lists_rule110_first_then_khop_then_arithmetic():

@@ -536,6 +536,7 @@ def test_phases_walks_each_run_through_its_phases_in_order(tmp_path):
     for run in ("a", "b"):
         cfg = load_checkpoint(tmp_path / "p1" / run)[1]
         assert cfg["trained_steps"] == 6 and cfg["train"]["init_from"] == str(tmp_path / "p0" / run)
+        assert cfg["history"] == [{"until_step": 4, "depth_weights": None}]     # the phase it continued
         assert [json.loads(ln)["step"] for ln in (tmp_path / "p1" / run / LOG_FILE).read_text().splitlines()
                 if "loss" in ln] == list(range(1, 7))
     assert len(said) == 8                                                 # started and finished, 2 phases x 2 runs

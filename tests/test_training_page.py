@@ -248,3 +248,30 @@ def test_several_checkpoint_folders_side_by_side_as_when_watching_runs_in_traini
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
     assert f"No checkpoints folder at `{tmp_path / 'nope'}`" in " ".join(e.value for e in at.sidebar.error)
+
+
+@needs_shipped
+@pytest.mark.usefixtures("navigation_not_pages_folder", "restore_torch_threads")
+def test_runs_of_another_training_recipe_are_offered_not_drawn_and_their_labels_say_the_recipe(tmp_path):
+    """A curriculum run (t drawn in proportion to t² from step 0) in the sidebar: the curves drawn at first are its
+    own recipe's; the standard recipe's runs (t² from step 7,500) stay in the picker, and when both are drawn each
+    label says which recipe a line is."""
+    for name, curriculum in (("rule110-cells-n4", False), ("rule110-cells-n1", False),
+                             ("rule110-cells-n4-seed1", True), ("rule110-cells-n1-seed1", True)):
+        dst = tmp_path / (name.replace("cells-", "cells-curr-") if curriculum else name)
+        shutil.copytree(CKPTS / name, dst, ignore=shutil.ignore_patterns("train_state*", "README*"))
+        if curriculum:              # as if trained with t² from step 0: no earlier phase drew t another way
+            cfg = json.loads((dst / "config.json").read_text())
+            cfg.pop("history"), cfg["train"].pop("init_from")
+            (dst / "config.json").write_text(json.dumps(cfg))
+    at = app(ckpt_dir=str(tmp_path), ckpt="rule110-cells-curr-n4-seed1")
+    assert at.session_state["tr_models"] == ["rule110-cells-curr-n1-seed1", "rule110-cells-curr-n4-seed1"]
+    assert len(at.multiselect(key="tr_models").options) == 4
+    names = [t["name"] for t in chart(at, "tr_acc")["data"]]
+    assert names == ["rule110-cells-curr-n1-seed1 (N=1, seed 1)", "rule110-cells-curr-n4-seed1 (N=4, seed 1)"]
+    at.multiselect(key="tr_models").set_value(["rule110-cells-curr-n4-seed1", "rule110-cells-n4"]).run()
+    names = [t["name"] for t in chart(at, "tr_acc")["data"]]              # two recipes drawn: the labels say which
+    assert names == ["rule110-cells-curr-n4-seed1 (N=4, t² weighting from step 0, seed 1)",
+                     "rule110-cells-n4 (N=4, t² weighting from step 7,500)"]
+    at.sidebar.selectbox(key="ckpt").set_value("rule110-cells-n4").run()
+    assert at.session_state["tr_models"] == ["rule110-cells-n1", "rule110-cells-n4"]
