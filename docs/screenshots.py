@@ -210,6 +210,14 @@ def main(argv: list[str] | None = None) -> int:
         expect(page.get_by_text("Accuracy against depth t")).to_be_visible(timeout=120_000)
         print(f"sleep-more page measured and drawn: {time.perf_counter() - t0:.2f} s")
         snap(page, "sleep-more", 1100)
+
+        t0 = time.perf_counter()       # the curriculum pair: the question and the recipe picked from the link
+        page.goto(f"{url}/sleep_more?ckpt=rule110-cells-curr-n4&ask=row&recipe=t2", wait_until="domcontentloaded")
+        expect(page.get_by_text("How their training drew the depth t")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Accuracy against depth t")).to_be_visible(timeout=180_000)
+        wait_idle(page, 180_000)
+        print(f"sleep-more page, curriculum pair, measured and drawn: {time.perf_counter() - t0:.2f} s")
+        snap(page, "sleep-more-curriculum", 1100)
     return 0
 
 

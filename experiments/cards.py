@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sleepcore.recipe import training_recipe  # noqa: E402
 from sleepcore.train import TrainConfig, lr_factor  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "experiments"))
@@ -101,7 +102,23 @@ ATTN_WHERE = ("this project's 2-core CPU machine (AMD EPYC, torch 2.13.0+cpu), o
               "up to four other training runs in the first phase (its wall times include that contention)")
 for _n, _run in ATTN[0].runs.items():
     PROVENANCE[_n] = (ATTN[0].spec, _run, ATTN_WHERE)
+# The curriculum recipe (t drawn in proportion to t² from step 0) through the standard recipe's phase ends, shipped
+# runs only: name -> its phases in order (inflight.CURR_PHASES lists each run's first phase in the pilot, the screen
+# or CURR_MORE, then the four continuations)
+CURR = {name: [rs for rs in inflight.CURR_PHASES if name in rs.runs]
+        for name in ("rule110-cells-curr-n4", "rule110-cells-curr-n1")}
+CURR_WHERE = ("this project's 2-core CPU machines (Intel Xeon or AMD EPYC, whichever a session got; torch 2.13.0+cpu), "
+              "one or two threads per run, two runs side by side, resumed from the last checkpoint in each new "
+              "three-hour session")
+for _n, _phases in CURR.items():
+    PROVENANCE[_n] = (_phases[0].spec, _phases[0].runs[_n], CURR_WHERE)
 DESCRIPTION = {
+    "rule110-cells-curr-n4": "the sleeping hybrid with N=4 passes asked for all 16 cells, trained with the curriculum "
+                             "recipe: deep questions drawn far more often from step 0 (seed 0; its no-sleep partner is "
+                             "rule110-cells-curr-n1)",
+    "rule110-cells-curr-n1": "the no-sleep hybrid (N=1) asked for all 16 cells, trained with the curriculum recipe: "
+                             "deep questions drawn far more often from step 0 (seed 0, the partner of "
+                             "rule110-cells-curr-n4)",
     "rule110-cells-attn-evicted": "attention-only transformer of the same width asked for all 16 cells, its KV cache "
                                   "evicted every window (nothing can cross: the floor)",
     "rule110-cells-attn-kept": "attention-only transformer of the same width asked for all 16 cells, its cache kept "
@@ -468,9 +485,74 @@ def _attn_text(cfg: dict, log: list[dict], where: str, run: str) -> list[str]:
     return out
 
 
+def _weights(t: dict) -> tuple[str, str]:
+    """The task's depth_weights as typed on the command line, and the share of samples each t gets."""
+    w = t.get("depth_weights") or []
+    lo = t["steps"][0]
+    return (json.dumps([int(x) if x == int(x) else x for x in w], separators=(",", ":")),
+            ", ".join(f"t={lo + i} {x / sum(w):.1%}" for i, x in enumerate(w)) if w else "uniform")
+
+
+def _curr_text(name: str, cfg: dict, log: list[dict], where: str, run: str) -> list[str]:
+    """A run of the curriculum recipe: t drawn in proportion to t² from step 0, through the standard recipe's phase
+    ends, each phase continued from the last (inflight.CURR_PHASES)."""
+    tr, steps = cfg["train"], cfg.get("trained_steps", 0)
+    weights, share = _weights(cfg["task"])
+    phases = CURR[name]
+    ends = ", ".join(f"{rs.steps:,}" for rs in phases)
+    out = [f"The curriculum recipe: the whole-row task with t drawn in proportion to t² from step 0 (task parameter "
+           f"`depth_weights={weights}`: {share}), where the standard whole-row recipe (`rule110-cells-n1`, `-n2`, "
+           f"`-n4`) draws every t alike for its first {CELLS_THIRD:,} steps. Everything else is the standard recipe's: "
+           f"batch {tr['batch_size']}, Muon lr {tr['lr']} + AdamW lr {tr['adam_lr']}, warmup {tr['warmup']}, clip "
+           f"{tr['clip']}, seed {tr['seed']}, and the same phase ends ({ends} steps), each phase continued from the "
+           f"last with `--init-from` (weights, optimiser state, step and log) and its cosine recomputed over the new "
+           f"end (a warm restart; it decays to {tr['min_lr_ratio']:.0%} at every phase end). Trained on {where}. The "
+           f"config's `history` records each phase and its depth weights (`python -m sleepcore.recipe "
+           f"checkpoints/{name}`).", ""]
+    start = 0
+    for i, rs in enumerate(phases):
+        if steps <= start:
+            break
+        end = min(steps, rs.steps)
+        w0 = _wall_at(log, start) if start else 0.0
+        w1 = _wall_at(log, rs.steps) if steps > rs.steps else cfg.get("wall_seconds")
+        how = "from scratch" if i == 0 else f"from `{phases[i - 1].runs_dir}/{run}`"
+        out.append(f"- Phase {i + 1}, steps {start:,}-{end:,}, {how} (`{rs.spec}`); training wall time "
+                   + (f"{w1 - w0:,.0f} s." if w0 is not None and w1 else "not recorded."))
+        start = rs.steps
+    out += ["", f"Commands (run `{run}`; `--threads` 1 or 2 as the session allowed):", "", "```"]
+    out += [f"python -m sleepcore.train --out {rs.runs_dir}/{run} --no-progress --threads T --device cpu "
+            f"{spec_flags(rs.spec, run)} --steps {rs.steps}" for rs in phases if rs.steps <= steps or rs is phases[0]]
+    out += ["```", "", "launched by (the first phase; rerunning the same command resumes):", "", "```",
+            phases[0].command, "```", "", "then every later phase, each run going on to its next phase as soon as one "
+            "ended (rerun in each new session; `--max-minutes` chosen to fit it, `--only` to put a seed pair first):",
+            "", "```", inflight.CURR_CHAIN_COMMAND, "```", ""]
+    last = next((rs for rs in phases if steps <= rs.steps), phases[-1])
+    out += [f"The checkpoint is a copy of `{last.runs_dir}/{run}` (its `model.safetensors`, which git does not keep "
+            "there, written back by rerunning that phase's command). How this recipe compares with the standard one, "
+            "seed for seed and phase by phase, is in docs/results.md (*Making N=4 reliable*).", ""]
+    return out
+
+
+def _task_draw(cfg: dict) -> str:
+    """How the card's task paragraph says t was drawn, from the run's recipe (sleepcore.recipe)."""
+    t, recipe = cfg["task"], training_recipe(cfg)
+    if not t.get("depth_weights"):
+        return f"uniformly from {t.get('steps')}"
+    if recipe == "t2":
+        return (f"from {t.get('steps')} in proportion to the task parameter `depth_weights` from step 0 (the "
+                "curriculum recipe, see Training)")
+    start = recipe.rpartition("-from-")[2]
+    return (f"from {t.get('steps')} (uniformly for the first {int(start):,} steps, then in proportion to the task "
+            "parameter `depth_weights`, see Training)" if start.isdigit() else
+            f"from {t.get('steps')} in proportion to the task parameter `depth_weights` (see Training)")
+
+
 def training_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, run: str) -> list[str]:
     """How the model was trained: where, the schedule in its three phases, wall times, the exact commands."""
     tr, steps = cfg["train"], cfg.get("trained_steps")
+    if name in CURR:
+        return _curr_text(name, cfg, log, where, run)
     if name in LATER:
         return _later_text(name, cfg, log, where, spec, run)
     if spec == ATTN[0].spec:
@@ -539,10 +621,7 @@ def card(name: str) -> str:
              "## Task", "",
              f"Elementary cellular automaton, rule {t.get('rule')}, a ring of W={t.get('width')} cells "
              f"({t.get('boundary')} boundary), {t.get('states')} initial state per sample, rollout depth t drawn "
-             + (f"from {t.get('steps')} (uniformly for the first {CELLS_THIRD:,} steps, then in proportion to the "
-                "task parameter `depth_weights`, see Training)" if t.get("depth_weights") else
-                f"uniformly from {t.get('steps')}")
-             + " and stated as a token at the start of the state window. The state "
+             + _task_draw(cfg) + " and stated as a token at the start of the state window. The state "
              f"window (L={s['window']} tokens) " + _window_fate(m["layers"], s["eviction"]) + "; the prediction window asks for "
              + (f"cells 0..{t['cells'] - 1} of the state after t steps, one `?` each ({t['cells']} answers; exact "
                 "match = all of them right)" if t.get("cells", 1) > 1 else "cell 0 after t steps")
@@ -577,7 +656,10 @@ def card(name: str) -> str:
             lines.append("")
     if curve:
         lines += ["## Training curve (1,000 fresh samples every 250 steps, from `log.jsonl`)", ""]
-        if t.get("depth_weights"):
+        if t.get("depth_weights") and training_recipe(cfg) == "t2":
+            lines += ["These samples follow the curriculum's depth weights from step 0, so the aggregate below leans "
+                      "to the deep end; the evaluation above, by depth, is the comparable measure.", ""]
+        elif t.get("depth_weights"):
             lines += [f"After step {CELLS_THIRD:,} these samples follow the fourth phase's depth weights, so the "
                       "aggregate below leans to the deep end and drops for that reason alone; the evaluation above, "
                       "by depth, is the comparable measure.", ""]

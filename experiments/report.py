@@ -58,6 +58,9 @@ CELLS = {"N=1 (no sleep)": ["rule110-cells-n1", "rule110-cells-n1-seed1"],
 # they show wherever their checkpoints have shipped.
 CELLS_ATTN = {"attention only, cache evicted": ["rule110-cells-attn-evicted", "rule110-cells-attn-evicted-seed1"],
               "attention only, cache kept": ["rule110-cells-attn-kept", "rule110-cells-attn-kept-seed1"]}
+# The curriculum recipe's runs (t drawn in proportion to t² from step 0, inflight.CURR_PHASES) that have shipped, each
+# a copy of its 10,000-step run folder; evaluated like every shipped checkpoint, never pooled with the standard recipe.
+CURR_SHIPPED = {"N=1 (no sleep)": ["rule110-cells-curr-n1"], "N=4": ["rule110-cells-curr-n4"]}
 CELLS_LATER = [inflight.CELLS_SEED2, inflight.CELLS_N2_SEED1]   # run after the first five, same recipe
 CELLS_SPEC = "experiments/sweep_rule110_cells_full.json"
 CELLS_LONG_SPEC = "experiments/sweep_rule110_cells_long.json"   # the same runs continued from 4,000 steps
@@ -109,7 +112,7 @@ def command(name: str, passes: int | None) -> str:
 
 def evaluate_all(reevaluate: bool) -> None:
     (OUT / "eval").mkdir(parents=True, exist_ok=True)
-    for name, passes_list in PLAN + OTHER_N + [(n, [None]) for g in (CELLS, CELLS_ATTN)
+    for name, passes_list in PLAN + OTHER_N + [(n, [None]) for g in (CELLS, CELLS_ATTN, CURR_SHIPPED)
                                                for names in g.values() for n in names]:
         if not (CKPT / name).is_dir():
             print(f"[report] {name}: no checkpoint, skipped", flush=True)

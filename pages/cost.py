@@ -325,7 +325,7 @@ def main() -> None:
                 icon=":material/folder_off:")
         return
     if source is not entry and entry is not None:
-        st.caption(f"ⓘ `{entry.name}` has no fast weights, so the hybrid measured here takes the shape of "
+        st.caption(f":material/info: `{entry.name}` has no fast weights, so the hybrid measured here takes the shape of "
                    f"`{source.name}`.")
     n_side = ss.get(lab.PASSES)
     passes = int(n_side) if source is entry and isinstance(n_side, int) and n_side >= 1 else source.default_passes

@@ -261,8 +261,13 @@ def main() -> None:
                                   "the differences live at the deepest t.")
     missing = [k for k in ("evicted", "kept") if k not in lab.baselines(entries, cells=cells, recipe=recipe)]
     if missing:
-        st.caption("ⓘ Baseline(s) not found yet: " + ", ".join(BASELINE_STYLE[k][0] for k in missing)
-                   + ". They appear here as soon as their checkpoints are in the checkpoints folder.")
+        elsewhere = sorted({e.recipe for e in entries if e.ok and not e.hybrid and e.rule == 110
+                            and e.cells_asked == cells and e.recipe != recipe}) if recipe else []
+        st.caption(":material/info: Baseline(s) not found: " + ", ".join(BASELINE_STYLE[k][0] for k in missing)
+                   + (". The attention-only baselines here were trained another way ("
+                      + ", ".join(recipe_label(r) for r in elsewhere) + "), so they are not drawn beside these models."
+                      if elsewhere else ". They appear here as soon as their checkpoints are in the checkpoints "
+                      "folder."))
 
     results = evaluate_all(todo, int(samples), int(seed))
     chance = lab.chance_for(json.dumps(task.config(), sort_keys=True), int(samples), int(seed))

@@ -380,16 +380,20 @@ def test_sleep_more_never_mixes_models_trained_on_different_mixes_of_depths(tmp_
     assert control.options == ["every t alike", "t² weighting from step 0"]       # the most checkpoints first
     assert control.value == "t2"                                           # the sidebar's checkpoint's recipe
     assert list(at.dataframe[0].value["checkpoint"]) == ["rule110-cells-curr-n2"]
-    assert any("Baseline(s) not found" in c.value for c in at.caption)     # the standard-recipe baseline is not
-    control.set_value("uniform").run()                                     # drawn beside curriculum models
+    assert any("trained another way (every t alike), so they are not drawn" in c.value   # the standard-recipe
+               for c in at.caption)                                        # baseline is not drawn beside them
+    control.set_value("uniform").run()                                     # the user's choice
     no_exception(at)
     assert sorted(at.dataframe[0].value["checkpoint"]) == ["rule110-cells-attn-evicted", "rule110-cells-n2"]
     assert at.query_params["recipe"] == "uniform"
-    at.session_state["ckpt"] = "rule110-cells-curr-n2"                     # picking it again brings its recipe back
-    at.run()
-    at.session_state["ckpt"] = "rule110-cells-n2"
+    at.run()                                                               # holds while the sidebar stays put
+    assert at.segmented_control(key="sm_recipe").value == "uniform"
+    at.session_state["ckpt"] = "rule110-cells-n2"                          # the sidebar changes: its recipe
     at.run()
     assert at.segmented_control(key="sm_recipe").value == "uniform"
+    at.session_state["ckpt"] = "rule110-cells-curr-n2"
+    at.run()
+    assert at.segmented_control(key="sm_recipe").value == "t2"
 
 
 def test_the_training_recipe_is_read_off_the_depth_weights():

@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "experiments"))
 import cards  # noqa: E402
 
+from sleepcore.recipe import phase_history  # noqa: E402
+
 
 THIRD = ROOT / "experiments/resume/r110cells_p3/r110cells-n4"   # committed: the third phase's end, 7,500 steps
 
@@ -38,6 +40,7 @@ def _fake_phase(dst: Path, prev, rs, extra_seconds: float) -> None:
     cfg["trained_steps"] = cfg["train"]["steps"] = rs.steps
     cfg["train"]["init_from"] = f"{prev.runs_dir}/r110cells-n4"
     cfg["task"]["depth_weights"] = [float(t * t) for t in range(1, 9)]
+    cfg["history"] = phase_history(ROOT / prev.runs_dir / "r110cells-n4")   # as training writes it
     cfg["wall_seconds"] = wall + extra_seconds
     (dst / "config.json").write_text(json.dumps(cfg))
     with open(dst / "log.jsonl", "a") as f:
@@ -383,3 +386,18 @@ def test_results_md_says_where_the_pilots_stand_against_the_standard_recipe_at_t
     assert "the write strength started low (`--beta-bias -2`), seed 0" in text and "step 1,250 of 4,000" in text
     assert "at step 1,000 its in-training t=5 / t=6 / t=7 exact match (1,000 fresh inputs mixed over t) read 0.50 / 0.25 / 0.00, against rule110-cells-n4 " in text
     assert "depth curriculum" not in text
+
+
+@pytest.mark.skipif(not (ROOT / "checkpoints/rule110-cells-curr-n4/config.json").exists(),
+                    reason="needs the shipped curriculum checkpoint")
+def test_a_curriculum_card_tells_its_recipe_and_each_phase_from_scratch_to_the_end():
+    text = cards.card("rule110-cells-curr-n4")
+    assert "in proportion to the task parameter `depth_weights` from step 0 (the curriculum recipe" in text
+    assert "uniformly for the first" not in text                    # the standard recipe's words are not used
+    phases = re.findall(r"^- Phase (\d), steps ([\d,]+)-([\d,]+), (from scratch|from `[^`]+`)", text, re.M)
+    assert [(p[1], p[2]) for p in phases] == [("0", "4,000"), ("4,000", "6,000"), ("6,000", "7,500"),
+                                              ("7,500", "8,500"), ("8,500", "10,000")]
+    assert phases[0][3] == "from scratch" and phases[1][3] == "from `experiments/resume/r110cells_curr_pilot/r110cells-curr-n4`"
+    assert text.count("python -m sleepcore.train --out experiments/resume/r110cells_curr_") == 5
+    assert "--init-from experiments/resume/r110cells_curr_p4/r110cells-curr-n4 --steps 10000" in text
+    assert "leans to the deep end; the evaluation above" in text and "fourth phase's depth weights" not in text
