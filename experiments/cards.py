@@ -439,6 +439,19 @@ def _later_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, ru
             "keeps it, including its state at step 4,000).", "", *_third_phase(cfg, log, run)]
 
 
+def _phases_run(phases: list, cfg: dict, log: list[dict]):
+    """For each phase (run sets in order, each ending at its .steps) the checkpoint has entered: (index, run set,
+    first step, last step reached, its training wall time as words, from the log)."""
+    steps, start = cfg.get("trained_steps", 0), 0
+    for i, rs in enumerate(phases):
+        if steps <= start:
+            return
+        w0 = _wall_at(log, start) if start else 0.0
+        w1 = _wall_at(log, rs.steps) if steps > rs.steps else cfg.get("wall_seconds")
+        yield i, rs, start, min(steps, rs.steps), (f"{w1 - w0:,.0f} s." if w0 is not None and w1 else "not recorded.")
+        start = rs.steps
+
+
 def _attn_text(cfg: dict, log: list[dict], where: str, run: str) -> list[str]:
     """A whole-row attention-only baseline: the hybrids' phases, one line each, as far as this checkpoint went."""
     tr, steps = cfg["train"], cfg.get("trained_steps", 0)
@@ -448,21 +461,13 @@ def _attn_text(cfg: dict, log: list[dict], where: str, run: str) -> list[str]:
            f"data, batch {tr['batch_size']}, optimiser (Muon lr {tr['lr']} + AdamW lr {tr['adam_lr']}, warmup "
            f"{tr['warmup']}, clip {tr['clip']}, seed {tr['seed']}) and schedules, on {where}. Each phase recomputes the "
            f"cosine over its own end (a warm restart; it decays to {tr['min_lr_ratio']:.0%} at every phase end):", ""]
-    start = 0
-    for i, rs in enumerate(ATTN):
-        if steps <= start:
-            break
-        end = min(steps, rs.steps)
-        w0 = _wall_at(log, start) if start else 0.0
-        w1 = _wall_at(log, rs.steps) if steps > rs.steps else cfg.get("wall_seconds")
+    for i, rs, start, end, took in _phases_run(ATTN, cfg, log):
         what = ("from scratch" if i == 0 else "in the same folder" if i != 3 else
                 f"from the phase-3 state (`--init-from {ATTN[2].runs_dir}/{run}`), t drawn in proportion to t² "
                 f"(`depth_weights={w}`)")
         if i == 4:
             what += ", the same curriculum"
-        out.append(f"- Phase {i + 1}, steps {start:,}-{end:,}, {what}; training wall time "
-                   + (f"{w1 - w0:,.0f} s." if w0 is not None and w1 else "not recorded."))
-        start = rs.steps
+        out.append(f"- Phase {i + 1}, steps {start:,}-{end:,}, {what}; training wall time {took}")
     out += ["", f"Commands (sweeps `{ATTN[0].spec}` and `{ATTN[-1].spec}`, run `{run}`):", "", "```"]
     start = 0
     for rs in ATTN:
@@ -509,17 +514,9 @@ def _curr_text(name: str, cfg: dict, log: list[dict], where: str, run: str) -> l
            f"end (a warm restart; it decays to {tr['min_lr_ratio']:.0%} at every phase end). Trained on {where}. The "
            f"config's `history` records each phase and its depth weights (`python -m sleepcore.recipe "
            f"checkpoints/{name}`).", ""]
-    start = 0
-    for i, rs in enumerate(phases):
-        if steps <= start:
-            break
-        end = min(steps, rs.steps)
-        w0 = _wall_at(log, start) if start else 0.0
-        w1 = _wall_at(log, rs.steps) if steps > rs.steps else cfg.get("wall_seconds")
+    for i, rs, start, end, took in _phases_run(phases, cfg, log):
         how = "from scratch" if i == 0 else f"from `{phases[i - 1].runs_dir}/{run}`"
-        out.append(f"- Phase {i + 1}, steps {start:,}-{end:,}, {how} (`{rs.spec}`); training wall time "
-                   + (f"{w1 - w0:,.0f} s." if w0 is not None and w1 else "not recorded."))
-        start = rs.steps
+        out.append(f"- Phase {i + 1}, steps {start:,}-{end:,}, {how} (`{rs.spec}`); training wall time {took}")
     out += ["", f"Commands (run `{run}`; `--threads` 1 or 2 as the session allowed):", "", "```"]
     out += [f"python -m sleepcore.train --out {rs.runs_dir}/{run} --no-progress --threads T --device cpu "
             f"{spec_flags(rs.spec, run)} --steps {rs.steps}" for rs in phases if rs.steps <= steps or rs is phases[0]]

@@ -170,6 +170,9 @@ GLOSSARY = [
      "current window.", "<i>Timeline</i>: ribbon bars (height = entries)"),
     ("held-out", "never seen", "Inputs kept out of training (one initial row in 8). Every accuracy in the app is "
      "measured on them.", "<i>Sleep more</i>; the sidebar's sample seed"),
+    ("t²", "curriculum", "How often each depth t came up in training. “t² weighting” asks deep questions far more "
+     "often (t = 8 in 31% of samples, not 12.5%): the whole-row models switch to it at step 7,500, the "
+     "<code>curr</code> models use it from step 0.", "<i>Sleep more</i>: second control; sidebar caption"),
 ]
 
 

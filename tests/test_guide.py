@@ -83,9 +83,9 @@ def test_intro_picture_follows_the_sidebars_N():
 def test_glossary_has_every_symbol_with_where_it_appears():
     at = guide(guide_section="Glossary")
     text = markdown(at)
-    for sym in ("N", "L", "S", "α", "β", "t", "k", "wake", "sleep", "evict", "KV cache", "held-out"):
+    for sym in ("N", "L", "S", "α", "β", "t", "k", "wake", "sleep", "evict", "KV cache", "held-out", "t²"):
         assert f'<td class="sym">{sym}</td>' in text, sym
-    assert text.count('<td class="where">') == 12
+    assert text.count('<td class="where">') == 13
 
 
 @needs_checkpoints
