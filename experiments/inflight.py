@@ -194,13 +194,20 @@ CELLS_CURR_SCREEN = RunSet(
                       "rule110-cells-curr-n1": "r110cells-curr-n1"}, parallel=2, max_minutes=150)
 
 # The curriculum recipe's runs, pairs first: N=4 seed 0 with its no-sleep partner, N=4 seeds 3 and 2, then (added
-# later to complete the comparison) N=1 seed 2, the partner of N=4 seed 2, and N=2 seeds 0 and 2.
-CURR_RUNS = ("n4", "n1", "n4-seed3", "n4-seed2", "n1-seed2", "n2", "n2-seed2")
+# later to complete the comparison) N=1 seed 2, the partner of N=4 seed 2, N=2 seeds 0 and 2, and last the two
+# attention-only baselines trained the same way (seed 0).
+CURR_RUNS = ("n4", "n1", "n4-seed3", "n4-seed2", "n1-seed2", "n2", "n2-seed2", "attn-evicted", "attn-kept")
 CELLS_CURR_MORE = RunSet(
     about="Rule 110 asking all 16 cells, the curriculum recipe's first phase (4,000 steps from scratch) for the runs "
           "that complete its comparison: N=1 seed 2 and N=2 seeds 0 and 2",
     spec="experiments/sweep_rule110_cells_curr_more.json", runs_dir="experiments/resume/r110cells_curr_more",
-    steps=4000, runs={f"rule110-cells-curr-{r}": f"r110cells-curr-{r}" for r in CURR_RUNS[4:]}, parallel=2,
+    steps=4000, runs={f"rule110-cells-curr-{r}": f"r110cells-curr-{r}" for r in CURR_RUNS[4:7]}, parallel=2,
+    max_minutes=150)
+CELLS_CURR_ATTN = RunSet(
+    about="Rule 110 asking all 16 cells, the curriculum recipe's first phase (4,000 steps from scratch) for its "
+          "attention-only baselines: cache evicted and cache kept, seed 0",
+    spec="experiments/sweep_rule110_cells_curr_attn.json", runs_dir="experiments/resume/r110cells_curr_attn",
+    steps=4000, runs={f"rule110-cells-curr-{r}": f"r110cells-curr-{r}" for r in CURR_RUNS[7:]}, parallel=2,
     max_minutes=150)
 
 
@@ -222,12 +229,15 @@ CELLS_CURR_P3 = _curr_phase(3, 6000, 7500)
 CELLS_CURR_P4 = _curr_phase(4, 7500, 8500)
 CELLS_CURR_P5 = _curr_phase(5, 8500, 10000)
 # Every phase of the curriculum recipe in order; the first phase of N=4 seed 0 is the pilot, of N=1 seed 0 and N=4
-# seeds 2 and 3 the screen, of the runs added later CELLS_CURR_MORE.
-CURR_PHASES = [CELLS_CURR_PILOT, CELLS_CURR_SCREEN, CELLS_CURR_MORE, CELLS_CURR_P2, CELLS_CURR_P3, CELLS_CURR_P4, CELLS_CURR_P5]
+# seeds 2 and 3 the screen, of the hybrids added later CELLS_CURR_MORE, of the attention baselines CELLS_CURR_ATTN.
+CURR_PHASES = [CELLS_CURR_PILOT, CELLS_CURR_SCREEN, CELLS_CURR_MORE, CELLS_CURR_ATTN, CELLS_CURR_P2, CELLS_CURR_P3,
+               CELLS_CURR_P4, CELLS_CURR_P5]
 
 CURR_CHAIN_COMMAND = "python experiments/phases.py curr --parallel 2 --max-minutes 150"
 
-IN_FLIGHT = [CELLS_CURR_P5, CELLS_CURR_P4, CELLS_CURR_P3, CELLS_CURR_P2, CELLS_CURR_MORE, CELLS_CURR_SCREEN, CELLS_BETA_PILOT, CELLS_CURR_PILOT, CELLS_SEEDS34, CELLS_P5, CELLS_P4, CELLS_P3, ARITH5]
+IN_FLIGHT = [CELLS_CURR_P5, CELLS_CURR_P4, CELLS_CURR_P3, CELLS_CURR_P2, CELLS_CURR_ATTN, CELLS_CURR_MORE,
+             CELLS_CURR_SCREEN, CELLS_BETA_PILOT, CELLS_CURR_PILOT, CELLS_SEEDS34, CELLS_P5, CELLS_P4, CELLS_P3,
+             ARITH5]
 
 
 def describe(rs: RunSet) -> list[str]:

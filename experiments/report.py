@@ -558,7 +558,8 @@ def _recipe_section(n4: list[tuple[str, dict]]) -> list[str]:
            + " | standard recipe, t=8 |", "|---|---|---|---|---|" + "---|" * len(at) + "---|"]
     for name, recipe, steps, pd, std in rows:
         seed = name.rsplit("-seed", 1)[1] if "-seed" in name else "0"
-        n = name.split("-n", 1)[1][0]
+        n = ("attention, cache kept" if "attn-kept" in name else "attention, cache evicted" if "attn-" in name
+             else name.split("-n", 1)[1][0])
         out.append(f"| {name} | {recipe} | {n} | {seed} | {steps:,} | "
                    + " | ".join(f"{pd[d]['accuracy']:.3f}" for d in at)
                    + f" | {std['8']['accuracy']:.3f} |" if std else
@@ -778,7 +779,8 @@ def evaluate_pilots() -> None:
     """Every recipe pilot that has finished its 4,000 steps and has no evaluation yet, held-out like the seed
     screen (SAMPLES inputs per t), into PILOTS_AT4000/<name>.json: `python experiments/report.py --pilots`."""
     PILOTS_AT4000.mkdir(parents=True, exist_ok=True)
-    for rs in [rs for rs, _ in _pilots()] + [inflight.CELLS_CURR_SCREEN, inflight.CELLS_CURR_MORE]:
+    firsts = [inflight.CELLS_CURR_SCREEN, inflight.CELLS_CURR_MORE, inflight.CELLS_CURR_ATTN]
+    for rs in [rs for rs, _ in _pilots()] + firsts:
         for name, run in rs.runs.items():
             p = rs.progress(run)
             if not p or p["step"] < rs.steps or (PILOTS_AT4000 / f"{name}.json").exists():

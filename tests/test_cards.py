@@ -280,6 +280,11 @@ def test_results_md_tables_every_recipe_trial_beside_the_standard_recipe(tmp_pat
     assert "| rule110-cells-curr-n4 | t ∝ t² from step 0 | 4 | 0 | 4,000 | 0.900 | 0.600 | 0.318 | 0.129 | 0.022 |" in text
     assert "| rule110-cells-curr-n4-seed3 | t ∝ t² from step 0 | 4 | 3 | 4,000 | 0.900 | 0.600 | 0.233 | 0.119 | — |" in text
     assert "| rule110-cells-curr-n4 | t ∝ t² from step 0 | 4 | 0 | 6,000 | 0.900 | 0.600 | 0.500 | 0.250 | — |" in text
+    held("pilots", "rule110-cells-curr-attn-kept", 4000, 0.4, 0.1)              # the recipe's attention baselines
+    held("at4000", "rule110-cells-attn-kept", 4000, 0.3, 0.05)
+    text = "\n".join(report._recipe_section([]))
+    assert ("| rule110-cells-curr-attn-kept | t ∝ t² from step 0 | attention, cache kept | 0 | 4,000 | 0.900 | 0.600 "
+            "| 0.400 | 0.100 | 0.050 |") in text
 
 
 def test_the_curriculum_screen_quotes_the_slow_seeds_range_from_their_evaluations(tmp_path, monkeypatch):
