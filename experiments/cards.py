@@ -105,20 +105,29 @@ for _n, _run in ATTN[0].runs.items():
 # The curriculum recipe (t drawn in proportion to t² from step 0) through the standard recipe's phase ends, shipped
 # runs only: name -> its phases in order (inflight.CURR_PHASES lists each run's first phase in the pilot, the screen
 # or CURR_MORE, then the four continuations)
-CURR = {name: [rs for rs in inflight.CURR_PHASES if name in rs.runs]
-        for name in ("rule110-cells-curr-n4", "rule110-cells-curr-n1")}
+CURR = {name: [rs for rs in inflight.CURR_PHASES if name in rs.runs] for name in inflight.CELLS_CURR_P5.runs}
 CURR_WHERE = ("this project's 2-core CPU machines (Intel Xeon or AMD EPYC, whichever a session got; torch 2.13.0+cpu), "
               "one or two threads per run, two runs side by side, resumed from the last checkpoint in each new "
               "three-hour session")
 for _n, _phases in CURR.items():
     PROVENANCE[_n] = (_phases[0].spec, _phases[0].runs[_n], CURR_WHERE)
-DESCRIPTION = {
-    "rule110-cells-curr-n4": "the sleeping hybrid with N=4 passes asked for all 16 cells, trained with the curriculum "
-                             "recipe: deep questions drawn far more often from step 0 (seed 0; its no-sleep partner is "
-                             "rule110-cells-curr-n1)",
-    "rule110-cells-curr-n1": "the no-sleep hybrid (N=1) asked for all 16 cells, trained with the curriculum recipe: "
-                             "deep questions drawn far more often from step 0 (seed 0, the partner of "
-                             "rule110-cells-curr-n4)",
+
+
+def _curr_description(name: str) -> str:
+    """What a curriculum run is, from its name (rule110-cells-curr-<kind>[-seedS])."""
+    kind, _, seed = name.removeprefix("rule110-cells-curr-").partition("-seed")
+    seed = int(seed or 0)
+    what = {"n1": "the no-sleep hybrid (N=1)", "n2": "the sleeping hybrid with N=2 passes",
+            "n4": "the sleeping hybrid with N=4 passes",
+            "attn-evicted": "the attention-only transformer of the same width, its KV cache evicted every window,",
+            "attn-kept": "the attention-only transformer of the same width, its cache kept,"}[kind]
+    partner = {"n4": f"rule110-cells-curr-n1{f'-seed{seed}' if seed else ''}",
+               "n1": f"rule110-cells-curr-n4{f'-seed{seed}' if seed else ''}"}.get(kind)
+    return (f"{what} asked for all 16 cells, trained with the curriculum recipe: deep questions drawn far more often "
+            f"from step 0 (seed {seed}" + (f"; compared seed for seed with {partner})" if partner else ")"))
+
+
+DESCRIPTION = {**{name: _curr_description(name) for name in CURR},
     "rule110-cells-attn-evicted": "attention-only transformer of the same width asked for all 16 cells, its KV cache "
                                   "evicted every window (nothing can cross: the floor)",
     "rule110-cells-attn-kept": "attention-only transformer of the same width asked for all 16 cells, its cache kept "

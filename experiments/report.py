@@ -60,7 +60,10 @@ CELLS_ATTN = {"attention only, cache evicted": ["rule110-cells-attn-evicted", "r
               "attention only, cache kept": ["rule110-cells-attn-kept", "rule110-cells-attn-kept-seed1"]}
 # The curriculum recipe's runs (t drawn in proportion to t² from step 0, inflight.CURR_PHASES) that have shipped, each
 # a copy of its 10,000-step run folder; evaluated like every shipped checkpoint, never pooled with the standard recipe.
-CURR_SHIPPED = {"N=1 (no sleep)": ["rule110-cells-curr-n1"], "N=4": ["rule110-cells-curr-n4"]}
+CURR_KINDS = {"n1": "N=1 (no sleep)", "n2": "N=2", "n4": "N=4", "attn-evicted": "attention only, cache evicted",
+              "attn-kept": "attention only, cache kept"}
+CURR_SHIPPED = {label: [f"rule110-cells-curr-{r}" for r in inflight.CURR_RUNS if r.partition("-seed")[0] == kind]
+                for kind, label in CURR_KINDS.items()}
 CELLS_LATER = [inflight.CELLS_SEED2, inflight.CELLS_N2_SEED1]   # run after the first five, same recipe
 CELLS_SPEC = "experiments/sweep_rule110_cells_full.json"
 CELLS_LONG_SPEC = "experiments/sweep_rule110_cells_long.json"   # the same runs continued from 4,000 steps
