@@ -535,7 +535,7 @@ def _curr_text(name: str, cfg: dict, log: list[dict], where: str, run: str) -> l
             "", "```", inflight.CURR_CHAIN_COMMAND, "```", ""]
     last = next((rs for rs in phases if steps <= rs.steps), phases[-1])
     out += [f"The checkpoint is a copy of `{last.runs_dir}/{run}` (its `model.safetensors`, which git does not keep "
-            "there, written back by rerunning that phase's command). How this recipe compares with the standard one, "
+            f"there, written from the run's training state by `python experiments/ship.py {name}`). How this recipe compares with the standard one, "
             "seed for seed and phase by phase, is in docs/results.md (*Making N=4 reliable*).", ""]
     return out
 
