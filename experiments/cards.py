@@ -298,10 +298,12 @@ def _wall_at(log: list[dict], step: int) -> float | None:
 
 
 def _second_phase(cfg: dict, log: list[dict], schedule: int) -> tuple[TrainConfig, float | None, float | None]:
-    """The warm-restarted schedule of an all-cells run's second phase, the wall time at its start, and at its end."""
+    """The warm-restarted schedule of an all-cells run's second phase, the wall time at its start, and at its end
+    (the log's, when the run went on past it; else the checkpoint's)."""
     tr = cfg["train"]
+    end = _wall_at(log, CELLS_SECOND) if cfg.get("trained_steps", 0) > CELLS_SECOND else cfg.get("wall_seconds")
     return (TrainConfig(steps=schedule, warmup=tr["warmup"], min_lr_ratio=tr["min_lr_ratio"]),
-            _wall_at(log, CELLS_STEPS), cfg.get("wall_seconds"))
+            _wall_at(log, CELLS_STEPS), end)
 
 
 def _cells_continued(cfg: dict, log: list[dict], run: str, steps: int) -> list[str]:
@@ -310,7 +312,6 @@ def _cells_continued(cfg: dict, log: list[dict], run: str, steps: int) -> list[s
     steps = min(steps, CELLS_SECOND)
     total_steps = min(tr["steps"], CELLS_SECOND)   # the schedule's length (the same as `steps` once it finished)
     tc, w0, total = _second_phase(cfg, log, total_steps)
-    total = _wall_at(log, CELLS_SECOND) if cfg.get("trained_steps", 0) > CELLS_SECOND else total
     return [f"Then continued from that {CELLS_STEPS:,}-step checkpoint to {steps:,} steps with the same flags but "
             f"`--out {inflight.CELLS_LONG.runs_dir}/{run} --steps {total_steps}`: the cosine is recomputed over "
             f"{total_steps:,} steps, so at step {CELLS_STEPS:,} the learning "
@@ -427,7 +428,6 @@ def _later_text(name: str, cfg: dict, log: list[dict], where: str, spec: str, ru
     rs, tr, steps = LATER[name], cfg["train"], min(cfg.get("trained_steps"), CELLS_SECOND)
     flags = spec_flags(spec, run)
     tc, w0, total = _second_phase(cfg, log, steps)
-    total = _wall_at(log, CELLS_SECOND) if cfg.get("trained_steps", 0) > CELLS_SECOND else total
     return [f"The recipe of the first five all-cells runs (`{CELLS_SPEC}`, then `{CELLS_LONG_SPEC}`), seed "
             f"{tr['seed']}: {CELLS_STEPS:,} steps of batch {tr['batch_size']} from scratch (Muon lr {tr['lr']} + AdamW "
             f"lr {tr['adam_lr']}, warmup {tr['warmup']}, one cosine over the {CELLS_STEPS:,} steps to "

@@ -310,14 +310,14 @@ def sleep_charts(res: dict | None, entries, ex) -> None:
 
 def main() -> None:
     init()
-    st.title("Cost of memory")
-    st.caption("What remembering costs, measured live on this machine: time per token and memory as the context "
-               "grows, for the sleeping hybrid and for a transformer that keeps its whole cache, and what one "
-               "sleep costs against the accuracy it buys.")
-    entry, entries, err = lab.selected_entry()
-    if err:
-        st.info(err, icon=":material/folder_off:")
+    start = lab.page_start(
+        "Cost of memory",
+        "What remembering costs, measured live on this machine: time per token and memory as the context grows, "
+        "for the sleeping hybrid and for a transformer that keeps its whole cache, and what one sleep costs "
+        "against the accuracy it buys.")
+    if start is None:
         return
+    entry, entries = start
     source = hybrid_source(entry, entries)
     if source is None:
         st.info("There is no hybrid (fast-weight) checkpoint to take the model's shape from. Train one with "

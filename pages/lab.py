@@ -853,6 +853,18 @@ def selected_entry() -> tuple[Entry | None, list[Entry], str | None]:
     return find(entries, st.session_state.get(CKPT)), entries, None
 
 
+def page_start(title: str, caption: str) -> tuple[Entry | None, list[Entry]] | None:
+    """A page's title and caption, then (the sidebar's entry, every entry); None, after saying why, when there is
+    no checkpoint to show (an empty or missing folder)."""
+    st.title(title)
+    st.caption(caption)
+    entry, entries, err = selected_entry()
+    if err:
+        st.info(err, icon=":material/folder_off:")
+        return None
+    return entry, entries
+
+
 def require_model():
     """(entry, model, config, task) of the sidebar's checkpoint; otherwise explain and stop the page."""
     entry, _, err = selected_entry()

@@ -205,13 +205,13 @@ def open_controls(entries, depths) -> None:
 
 
 def main() -> None:
-    st.title("Sleep more, think deeper")
-    st.caption("Accuracy on fresh inputs the models never saw in training, measured live (and cached). Shaded bands "
-               "are Wilson 95% intervals: where two bands overlap, the difference may be noise.")
-    selected, entries, err = lab.selected_entry()
-    if err:
-        st.info(err, icon=":material/folder_off:")
+    start = lab.page_start(
+        "Sleep more, think deeper",
+        "Accuracy on fresh inputs the models never saw in training, measured live (and cached). Shaded bands "
+        "are Wilson 95% intervals: where two bands overlap, the difference may be noise.")
+    if start is None:
         return
+    selected, entries = start
     kinds = families(entries)
     own = selected if selected is not None and selected.ok and selected.rule == 110 else None
     picked = selected.name if selected is not None else None

@@ -129,14 +129,14 @@ def table(entries, logs, depth: str) -> list[dict]:
 
 
 def main() -> None:
-    st.title("Training curves")
-    st.caption("How the models learned, side by side at equal steps: what each run logged while it trained. "
-               "These are fresh inputs drawn during training, a few hundred per evaluation, so they are noisy; "
-               "the held-out accuracy with confidence bands is on *Sleep more, think deeper*.")
-    selected, entries, err = lab.selected_entry()
-    if err:
-        st.info(err, icon=":material/folder_off:")
+    start = lab.page_start(
+        "Training curves",
+        "How the models learned, side by side at equal steps: what each run logged while it trained. These are "
+        "fresh inputs drawn during training, a few hundred per evaluation, so they are noisy; the held-out "
+        "accuracy with confidence bands is on *Sleep more, think deeper*.")
+    if start is None:
         return
+    selected, entries = start
     if selected is None or not selected.ok:
         st.info("Pick a readable checkpoint in the sidebar.", icon=":material/arrow_back:")
         return
