@@ -392,7 +392,7 @@ class Entry:
             if not self.hybrid:
                 sleep = "cache evicted" + (f", N={ns[0]}" if ns != (1,) else "")
         recipe = [] if self.recipe == "uniform" else [recipe_label(self.recipe)]
-        return " · ".join([task, body, sleep] + recipe + ([f"seed {self.seed}"] if self.seed else []))
+        return " · ".join([task, body, sleep] + recipe + ([f"seed\u00a0{self.seed}"] if self.seed else []))
 
 
 def checkpoints_dirs() -> list[Path]:
