@@ -428,7 +428,11 @@ def test_sleep_more_tells_three_seeds_of_one_n_apart(tmp_path):
 
 
 # ---------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("page", ["pages/timeline.py", "pages/automaton.py", "pages/sleep_more.py"])
+PAGES_WITH_MODELS = ["pages/timeline.py", "pages/automaton.py", "pages/sleep_more.py", "pages/training.py",
+                     "pages/cost.py"]
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_MODELS)
 def test_missing_checkpoints_folder_is_explained(monkeypatch, tmp_path, page):
     monkeypatch.setenv("SLEEPLAB_CHECKPOINTS", str(tmp_path / "nowhere"))
     at = app()
@@ -436,6 +440,16 @@ def test_missing_checkpoints_folder_is_explained(monkeypatch, tmp_path, page):
     no_exception(at)
     messages = [e.value for e in at.error] + [i.value for i in at.info]
     assert any("No checkpoints folder" in m and "SLEEPLAB_CHECKPOINTS" in m for m in messages)
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_MODELS[2:])
+def test_an_empty_checkpoints_folder_says_how_to_fill_it(monkeypatch, tmp_path, page):
+    monkeypatch.setenv("SLEEPLAB_CHECKPOINTS", str(tmp_path))
+    at = app()
+    at.switch_page(page).run()
+    no_exception(at)
+    assert any("is empty. Train a model" in i.value for i in at.info)
+    assert len(at.title) == 1                                   # the page still says what it is
 
 
 def test_corrupt_checkpoint_is_explained(tmp_path):
