@@ -29,8 +29,9 @@ SEED_DASH = ("solid", "dash", "dot", "dashdot", "longdash")
 
 def short(name: str) -> str:
     """Legend names without the prefix every checkpoint of a chart shares: the task, and for the models that
-    answer the whole row the "cells-" the question picker already says ("rule110-cells-n4-seed1" -> "n4-seed1")."""
-    return name.removeprefix("rule110-").removeprefix("cells-")
+    answer the whole row the "cells-" the question picker already says ("rule110-cells-n4-seed1" -> "n4-seed1"),
+    and the curriculum's "curr-" the recipe picker says ("rule110-cells-curr-n1-seed2" -> "n1-seed2")."""
+    return name.removeprefix("rule110-").removeprefix("cells-").removeprefix("curr-")
 
 
 def seed_style(seed: int, items: tuple[str, ...]) -> str:

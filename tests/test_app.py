@@ -380,6 +380,7 @@ def test_sleep_more_never_mixes_models_trained_on_different_mixes_of_depths(tmp_
     assert control.options == ["every t alike", "t² weighting from step 0"]       # the most checkpoints first
     assert control.value == "t2"                                           # the sidebar's checkpoint's recipe
     assert list(at.dataframe[0].value["checkpoint"]) == ["rule110-cells-curr-n2"]
+    assert "n2 (N = 2)" in [t.get("name") for t in chart(at, "sm_by_depth")["data"]]     # short names
     assert any("trained another way (every t alike), so they are not drawn" in c.value   # the standard-recipe
                for c in at.caption)                                        # baseline is not drawn beside them
     control.set_value("uniform").run()                                     # the user's choice
