@@ -1269,6 +1269,9 @@ def evaluate_curr() -> None:
             print(f"[report] curriculum {name} at {rs.steps:,}: held-out {res['held_out']['accuracy']:.3f}", flush=True)
 
 
+AIM_GAP = 0.20   # issue 4: N=4 at least 20 points above N=1 at the deepest t, held-out, seed for seed
+
+
 def _curr_phase_status(rs, start: int) -> str:
     """One later phase of the curriculum recipe (`rs`, from `start` steps): each evaluated run's held-out t=6 / t=7 /
     t=8 beside the standard recipe's same N and seed at the same step (STD_AT), the N=4 minus N=1 gap at t=8 for each
@@ -1298,14 +1301,21 @@ def _curr_phase_status(rs, start: int) -> str:
                    if std.exists() else f" (no standard-recipe run of this N and seed reached {rs.steps:,} steps)")
             parts.append(f"{name} {triple(pd)}{was}")
         text += f" Held-out t=6 / t=7 / t=8 at {rs.steps:,} steps: " + _and(parts) + "."
-        gaps = []
+        gaps = {}
         for name, pd in done.items():
             n1 = name.replace("-n4", "-n1")
             if "-n4" in name and n1 in done:
                 seed = name.rsplit("-seed", 1)[1] if "-seed" in name else "0"
-                gaps.append(f"seed {seed} {pd['8']['accuracy'] - done[n1]['8']['accuracy']:+.3f}")
+                gaps[seed] = pd['8']['accuracy'] - done[n1]['8']['accuracy']
         if gaps:
-            text += " N=4 minus N=1 at t=8 (the aim asks for +0.20 at 10,000 steps): " + _and(gaps) + "."
+            text += (" N=4 minus N=1 at t=8 (the aim asks for +0.20 at 10,000 steps): "
+                     + _and([f"seed {k} {g:+.3f}" for k, g in gaps.items()]) + ".")
+        if gaps and rs is _curr_later()[-1]:          # the end of the budget: the aim's verdict, seed for seed
+            above = sum(g >= AIM_GAP for g in gaps.values())
+            text += (f" **{_count(above).capitalize()} of {_count(len(gaps))} seed pair{'s' if len(gaps) != 1 else ''} "
+                     f"{'is' if above == 1 else 'are'} {AIM_GAP:.2f} or more apart: the aim "
+                     + ("is met.**" if above == len(gaps) >= 2 else
+                        "needs a second seed pair.**" if above == len(gaps) else "is not met.**"))
     if going:
         text += " In training (state committed; `python experiments/inflight.py` says where): " + _and(going) + "."
     return text

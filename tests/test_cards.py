@@ -251,6 +251,17 @@ def test_results_md_reads_each_curriculum_phase_beside_the_standard_recipe(tmp_p
     held(tmp_path / "curr", "rule110-cells-curr-n1", 0.03)
     assert "N=4 minus N=1 at t=8 (the aim asks for +0.20 at 10,000 steps): seed 0 +0.220." in \
         report._curr_phase_status(rs, 4000)
+    assert "the aim" not in report._curr_phase_status(rs, 4000).split("10,000 steps)")[1]   # no verdict mid-budget
+    monkeypatch.setattr(report, "_curr_later", lambda: [rs])                       # as if this were the last phase
+    assert "**One of one seed pair is 0.20 or more apart: the aim needs a second seed pair.**" in \
+        report._curr_phase_status(rs, 4000)
+    held(tmp_path / "curr", "rule110-cells-curr-n4-seed2", 0.2)
+    held(tmp_path / "curr", "rule110-cells-curr-n1-seed2", 0.05)
+    assert "seed 0 +0.220 and seed 2 +0.150. **One of two seed pairs is 0.20 or more apart: the aim is not met.**" \
+        in report._curr_phase_status(rs, 4000)
+    held(tmp_path / "curr", "rule110-cells-curr-n1-seed2", 0.0)
+    assert "**Two of two seed pairs are 0.20 or more apart: the aim is met.**" in report._curr_phase_status(rs, 4000)
+    monkeypatch.undo()
     assert "python experiments/phases.py curr" in report._curr_phases_status()    # the chain's command heads it
 
 
