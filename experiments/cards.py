@@ -369,9 +369,7 @@ def _fourth_phase(cfg: dict, log: list[dict], run: str) -> list[str]:
     deep end (task parameter depth_weights), each told once the checkpoint has reached it."""
     steps, tr, t = cfg.get("trained_steps", 0), cfg["train"], cfg["task"]
     w = t.get("depth_weights") or []
-    lo = t["steps"][0]
-    weights = json.dumps([int(x) if x == int(x) else x for x in w], separators=(",", ":"))
-    share = ", ".join(f"t={lo + i} {x / sum(w):.1%}" for i, x in enumerate(w)) if w else "uniform"
+    weights, share = _weights(t)
     out = []
     for i, (title, before, prev, rs, shipped) in enumerate(CURRICULUM):
         start = prev.steps
@@ -464,8 +462,7 @@ def _phases_run(phases: list, cfg: dict, log: list[dict]):
 def _attn_text(cfg: dict, log: list[dict], where: str, run: str) -> list[str]:
     """A whole-row attention-only baseline: the hybrids' phases, one line each, as far as this checkpoint went."""
     tr, steps = cfg["train"], cfg.get("trained_steps", 0)
-    w = json.dumps([int(x) if x == int(x) else x for x in cfg["task"].get("depth_weights") or []],
-                   separators=(",", ":"))       # present once the checkpoint has reached phase 4
+    w = _weights(cfg["task"])[0]       # present once the checkpoint has reached phase 4
     out = [f"Trained exactly as the whole-row hybrids (`rule110-cells-n1`, `-n2`, `-n4`), phase for phase: the same "
            f"data, batch {tr['batch_size']}, optimiser (Muon lr {tr['lr']} + AdamW lr {tr['adam_lr']}, warmup "
            f"{tr['warmup']}, clip {tr['clip']}, seed {tr['seed']}) and schedules, on {where}. Each phase recomputes the "

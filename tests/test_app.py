@@ -397,17 +397,6 @@ def test_sleep_more_never_mixes_models_trained_on_different_mixes_of_depths(tmp_
     assert at.segmented_control(key="sm_recipe").value == "t2"
 
 
-def test_the_training_recipe_is_read_off_the_depth_weights():
-    from sleepcore.recipe import depth_recipe
-    assert depth_recipe({"steps": [1, 8]}) == "uniform"
-    assert depth_recipe({"steps": [1, 8], "depth_weights": [2.0] * 8}) == "uniform"
-    assert depth_recipe({"steps": [1, 8], "depth_weights": [t * t for t in range(1, 9)]}) == "t2"
-    assert depth_recipe({"steps": [1, 3], "depth_weights": [3, 12, 27]}) == "t2"             # any scale
-    assert depth_recipe({"steps": [1, 3], "depth_weights": [1, 2, 3]}) == "weighted"
-    assert depth_recipe({"steps": [1, 3], "depth_weights": "1,4,9"}) == "weighted"           # hand-edited: no crash
-    assert depth_recipe({"steps": 4, "depth_weights": [1, 2]}) == "weighted"
-
-
 def test_sleep_more_tells_three_seeds_of_one_n_apart(tmp_path):
     """Three seeds of one N: a marker and a dash of their own each, and legend names short enough to read."""
     import json
